@@ -1,0 +1,410 @@
+//! A zero-copy reader for the envelope fields a relay needs, and the identity stamp.
+//!
+//! Relays must not decode (or copy) media to route it. [`Envelope::read`] walks the protobuf
+//! fields of a `PacketWrapper` once, checks that the whole buffer is well formed, and borrows
+//! what routing needs. [`stamp`] rewrites the envelope with the server's identity: one pass that
+//! copies every field except the sender's own `email` and `session_id`, then appends the
+//! authenticated ones, so the media bytes are copied once and never re-encoded.
+
+use crate::protos::media_packet::media_packet::MediaType;
+use crate::protos::packet_wrapper::packet_wrapper::PacketType;
+
+const WIRE_VARINT: u8 = 0;
+const WIRE_I64: u8 = 1;
+const WIRE_LEN: u8 = 2;
+const WIRE_I32: u8 = 5;
+
+// PacketWrapper field numbers (packet_wrapper.proto).
+const PW_PACKET_TYPE: u32 = 1;
+const PW_EMAIL: u32 = 2;
+const PW_DATA: u32 = 3;
+const PW_SESSION_ID: u32 = 4;
+const PW_ROUTE: u32 = 5;
+
+/// Why a buffer is not a well-formed envelope.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The buffer ends inside a field.
+    #[error("truncated protobuf field")]
+    Truncated,
+    /// A varint is longer than ten bytes.
+    #[error("varint longer than 10 bytes")]
+    VarintTooLong,
+    /// A field uses a wire type that proto3 messages never use (groups, or 6/7).
+    #[error("unsupported protobuf wire type {0}")]
+    WireType(u8),
+    /// A field number of zero.
+    #[error("protobuf field number 0")]
+    FieldZero,
+    /// A known field is encoded with the wrong wire type.
+    #[error("field {field} has wire type {found}, expected {expected}")]
+    FieldType {
+        /// The field number.
+        field: u32,
+        /// The wire type found.
+        found: u8,
+        /// The wire type the schema needs.
+        expected: u8,
+    },
+    /// The sender identity is not UTF-8 (protobuf strings must be).
+    #[error("email is not valid UTF-8")]
+    Utf8,
+}
+
+/// One protobuf field: number, and its value.
+#[derive(Debug, Clone, Copy)]
+enum Value<'a> {
+    Varint(u64),
+    Fixed,
+    Bytes(&'a [u8]),
+}
+
+/// Iterates over the fields of a protobuf message, yielding each with its byte span.
+struct Fields<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Self { buf, pos: 0 }
+    }
+
+    fn varint(&mut self) -> Result<u64, WireError> {
+        let mut value = 0u64;
+        for i in 0..10 {
+            let byte = *self.buf.get(self.pos).ok_or(WireError::Truncated)?;
+            self.pos += 1;
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(WireError::VarintTooLong)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WireError> {
+        let end = self.pos.checked_add(n).ok_or(WireError::Truncated)?;
+        let bytes = self.buf.get(self.pos..end).ok_or(WireError::Truncated)?;
+        self.pos = end;
+        Ok(bytes)
+    }
+
+    /// The next field as (number, value, start..end span of the whole field).
+    fn next_field(&mut self) -> Option<Result<(u32, Value<'a>, std::ops::Range<usize>), WireError>> {
+        if self.pos >= self.buf.len() {
+            return None;
+        }
+        let start = self.pos;
+        Some(self.field().map(|(number, value)| (number, value, start..self.pos)))
+    }
+
+    fn field(&mut self) -> Result<(u32, Value<'a>), WireError> {
+        let key = self.varint()?;
+        let wire = (key & 7) as u8;
+        let number = u32::try_from(key >> 3).map_err(|_| WireError::Truncated)?;
+        if number == 0 {
+            return Err(WireError::FieldZero);
+        }
+        let value = match wire {
+            WIRE_VARINT => Value::Varint(self.varint()?),
+            WIRE_I64 => self.take(8).map(|_| Value::Fixed)?,
+            WIRE_I32 => self.take(4).map(|_| Value::Fixed)?,
+            WIRE_LEN => {
+                let len = usize::try_from(self.varint()?).map_err(|_| WireError::Truncated)?;
+                Value::Bytes(self.take(len)?)
+            }
+            other => return Err(WireError::WireType(other)),
+        };
+        Ok((number, value))
+    }
+}
+
+fn expect_varint(field: u32, value: Value<'_>) -> Result<u64, WireError> {
+    match value {
+        Value::Varint(v) => Ok(v),
+        other => Err(type_error(field, other, WIRE_VARINT)),
+    }
+}
+
+fn expect_bytes(field: u32, value: Value<'_>) -> Result<&[u8], WireError> {
+    match value {
+        Value::Bytes(b) => Ok(b),
+        other => Err(type_error(field, other, WIRE_LEN)),
+    }
+}
+
+fn type_error(field: u32, value: Value<'_>, expected: u8) -> WireError {
+    let found = match value {
+        Value::Varint(_) => WIRE_VARINT,
+        Value::Fixed => WIRE_I64,
+        Value::Bytes(_) => WIRE_LEN,
+    };
+    WireError::FieldType { field, found, expected }
+}
+
+/// What the relay knows about a media packet's stream without reading its payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Route {
+    /// Raw `MediaType` value (unknown values are kept, not rejected).
+    pub media_type: i32,
+    /// A key frame: decoding can start here.
+    pub keyframe: bool,
+    /// Per-stream sequence number.
+    pub sequence: u64,
+}
+
+impl Route {
+    /// The media type, if it is one this version knows.
+    pub fn kind(&self) -> Option<MediaType> {
+        protobuf::Enum::from_i32(self.media_type)
+    }
+
+    fn merge(&mut self, buf: &[u8]) -> Result<(), WireError> {
+        let mut fields = Fields::new(buf);
+        while let Some(field) = fields.next_field() {
+            let (number, value, _) = field?;
+            match number {
+                1 => self.media_type = expect_varint(number, value)? as i32,
+                2 => self.keyframe = expect_varint(number, value)? != 0,
+                3 => self.sequence = expect_varint(number, value)?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The routing-relevant fields of a `PacketWrapper`, borrowed from the received buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Envelope<'a> {
+    /// Raw `PacketType` value.
+    pub packet_type: i32,
+    /// Sender identity as the sender wrote it (relays overwrite it, see [`stamp`]).
+    pub email: &'a str,
+    /// The inner message, possibly encrypted.
+    pub data: &'a [u8],
+    /// Session id as written in the buffer (0 when unset).
+    pub session_id: u64,
+    /// The routing header, when the sender set one.
+    pub route: Option<Route>,
+}
+
+impl<'a> Envelope<'a> {
+    /// Reads and checks a whole envelope; later occurrences of a field win, as in protobuf.
+    pub fn read(buf: &'a [u8]) -> Result<Self, WireError> {
+        let mut env = Envelope::default();
+        let mut fields = Fields::new(buf);
+        while let Some(field) = fields.next_field() {
+            let (number, value, _) = field?;
+            match number {
+                PW_PACKET_TYPE => env.packet_type = expect_varint(number, value)? as i32,
+                PW_EMAIL => {
+                    let raw = expect_bytes(number, value)?;
+                    env.email = std::str::from_utf8(raw).map_err(|_| WireError::Utf8)?;
+                }
+                PW_DATA => env.data = expect_bytes(number, value)?,
+                PW_SESSION_ID => env.session_id = expect_varint(number, value)?,
+                PW_ROUTE => env
+                    .route
+                    .get_or_insert_with(Route::default)
+                    .merge(expect_bytes(number, value)?)?,
+                _ => {}
+            }
+        }
+        Ok(env)
+    }
+
+    /// The packet type, if it is one this version knows.
+    pub fn kind(&self) -> Option<PacketType> {
+        protobuf::Enum::from_i32(self.packet_type)
+    }
+
+    /// The media route: the routing header, or for senders that set none (the old protocol), the
+    /// media type and frame type read from a plaintext `MediaPacket` in `data`. `None` when
+    /// neither is available, e.g. an encrypted packet from an old client.
+    pub fn media_route(&self) -> Option<Route> {
+        if self.kind() != Some(PacketType::MEDIA) {
+            return None;
+        }
+        self.route.or_else(|| legacy_media_route(self.data))
+    }
+}
+
+/// Reads `media_type`, `frame_type` and the sequence of a plaintext `MediaPacket`.
+///
+/// Only trusted when `frame_type` is exactly "key" or "delta" (every media packet of the old
+/// protocol sets it), so random ciphertext is very unlikely to pass for media.
+fn legacy_media_route(data: &[u8]) -> Option<Route> {
+    let mut route = Route::default();
+    let mut frame_type_seen = false;
+    let mut fields = Fields::new(data);
+    while let Some(field) = fields.next_field() {
+        let (number, value, _) = field.ok()?;
+        match (number, value) {
+            (1, Value::Varint(v)) => route.media_type = v as i32,
+            (4, Value::Bytes(b"key")) => (route.keyframe, frame_type_seen) = (true, true),
+            (4, Value::Bytes(b"delta")) => (route.keyframe, frame_type_seen) = (false, true),
+            (4, _) => return None,
+            (7 | 8, Value::Bytes(meta)) => route.sequence = metadata_sequence(number, meta)?,
+            _ => {}
+        }
+    }
+    (frame_type_seen && route.kind().is_some()).then_some(route)
+}
+
+fn metadata_sequence(field: u32, meta: &[u8]) -> Option<u64> {
+    // AudioMetadata.sequence = 5, VideoMetadata.sequence = 1.
+    let wanted = if field == 7 { 5 } else { 1 };
+    let mut sequence = 0;
+    let mut fields = Fields::new(meta);
+    while let Some(field) = fields.next_field() {
+        if let (number, Value::Varint(v), _) = field.ok()? {
+            if number == wanted {
+                sequence = v;
+            }
+        }
+    }
+    Some(sequence)
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_key(out: &mut Vec<u8>, field: u32, wire: u8) {
+    put_varint(out, (u64::from(field) << 3) | u64::from(wire));
+}
+
+/// Rewrites an envelope with the server's view of the sender: every field is kept byte for byte
+/// except `email` and `session_id`, which are replaced by `user` and `session`.
+///
+/// Fails only when `buf` is not well-formed protobuf.
+pub fn stamp(buf: &[u8], user: &str, session: u64) -> Result<Vec<u8>, WireError> {
+    let mut out = Vec::with_capacity(buf.len() + user.len() + 16);
+    let mut fields = Fields::new(buf);
+    while let Some(field) = fields.next_field() {
+        let (number, _, span) = field?;
+        if number != PW_EMAIL && number != PW_SESSION_ID {
+            out.extend_from_slice(&buf[span]);
+        }
+    }
+    put_key(&mut out, PW_EMAIL, WIRE_LEN);
+    put_varint(&mut out, user.len() as u64);
+    out.extend_from_slice(user.as_bytes());
+    put_key(&mut out, PW_SESSION_ID, WIRE_VARINT);
+    put_varint(&mut out, session);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protos::media_packet::{MediaPacket, VideoMetadata};
+    use crate::protos::packet_wrapper::{PacketWrapper, RoutingHeader};
+    use protobuf::{Message, MessageField};
+
+    fn media(kind: MediaType, frame: &str, seq: u64) -> Vec<u8> {
+        let packet = MediaPacket {
+            media_type: kind.into(),
+            frame_type: frame.into(),
+            data: vec![7; 100],
+            video_metadata: MessageField::some(VideoMetadata { sequence: seq, ..Default::default() }),
+            ..Default::default()
+        };
+        packet.write_to_bytes().unwrap()
+    }
+
+    fn wrapper(email: &str, data: Vec<u8>, route: Option<RoutingHeader>) -> Vec<u8> {
+        let w = PacketWrapper {
+            packet_type: PacketType::MEDIA.into(),
+            email: email.into(),
+            data,
+            session_id: 99,
+            route: route.into(),
+            ..Default::default()
+        };
+        w.write_to_bytes().unwrap()
+    }
+
+    #[test]
+    fn reads_what_rust_protobuf_writes() {
+        let route = RoutingHeader {
+            media_type: MediaType::SCREEN.into(),
+            keyframe: true,
+            sequence: 12,
+            ..Default::default()
+        };
+        let buf = wrapper("mallory", vec![1, 2, 3], Some(route));
+        let env = Envelope::read(&buf).unwrap();
+        assert_eq!(env.kind(), Some(PacketType::MEDIA));
+        assert_eq!(env.email, "mallory");
+        assert_eq!(env.data, &[1, 2, 3]);
+        assert_eq!(env.session_id, 99);
+        let r = env.media_route().unwrap();
+        assert_eq!((r.kind(), r.keyframe, r.sequence), (Some(MediaType::SCREEN), true, 12));
+    }
+
+    #[test]
+    fn reads_the_route_of_an_old_plaintext_packet() {
+        let buf = wrapper("a", media(MediaType::VIDEO, "key", 5), None);
+        let r = Envelope::read(&buf).unwrap().media_route().unwrap();
+        assert_eq!((r.kind(), r.keyframe, r.sequence), (Some(MediaType::VIDEO), true, 5));
+        let buf = wrapper("a", media(MediaType::AUDIO, "delta", 0), None);
+        let r = Envelope::read(&buf).unwrap().media_route().unwrap();
+        assert_eq!((r.kind(), r.keyframe), (Some(MediaType::AUDIO), false));
+    }
+
+    #[test]
+    fn ciphertext_has_no_route() {
+        let noise: Vec<u8> = (0..200u32).map(|i| (i * 97 + 13) as u8).collect();
+        let buf = wrapper("a", noise, None);
+        assert_eq!(Envelope::read(&buf).unwrap().media_route(), None);
+    }
+
+    #[test]
+    fn stamp_overwrites_identity_and_keeps_the_rest() {
+        let inner = media(MediaType::VIDEO, "delta", 3);
+        let buf = wrapper("mallory", inner.clone(), None);
+        let stamped = stamp(&buf, "alice", 1234).unwrap();
+        let w = PacketWrapper::parse_from_bytes(&stamped).unwrap();
+        assert_eq!(w.email, "alice");
+        assert_eq!(w.session_id, 1234);
+        assert_eq!(w.data, inner);
+        assert!(!stamped.windows(7).any(|win| win == b"mallory"));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        let good = wrapper("a", vec![1; 10], None);
+        for cut in 1..good.len() {
+            // Every strict prefix ends inside a field (the last field is the route/session).
+            let _ = Envelope::read(&good[..cut]);
+        }
+        assert_eq!(Envelope::read(&[0x0a, 0x05, 1]), Err(WireError::Truncated));
+        assert_eq!(Envelope::read(&[0xff; 11]), Err(WireError::VarintTooLong));
+        assert_eq!(Envelope::read(&[0x0b]), Err(WireError::WireType(3)));
+        assert_eq!(Envelope::read(&[0x00, 0x00]), Err(WireError::FieldZero));
+        assert_eq!(Envelope::read(&[0x12, 0x01, 0xff]), Err(WireError::Utf8));
+        assert!(matches!(Envelope::read(&[0x0a, 0x00]), Err(WireError::FieldType { field: 1, .. })));
+        assert!(stamp(&[0x1a, 0x09], "a", 1).is_err());
+    }
+
+    #[test]
+    fn empty_buffer_is_an_rsa_key_packet_by_proto3_defaults() {
+        let env = Envelope::read(&[]).unwrap();
+        assert_eq!(env.kind(), Some(PacketType::RSA_PUB_KEY));
+    }
+
+    #[test]
+    fn unknown_fields_pass_through_the_stamp() {
+        let mut buf = wrapper("a", vec![1], None);
+        buf.extend_from_slice(&[0xa0, 0x06, 0x2a]); // field 100, varint 42
+        let stamped = stamp(&buf, "b", 1).unwrap();
+        assert!(stamped.windows(3).any(|w| w == [0xa0, 0x06, 0x2a]));
+    }
+}
