@@ -3,10 +3,12 @@
 //!
 //! Everything here is plain data with no I/O, and compiles for `wasm32-unknown-unknown`.
 
+pub mod close;
 pub mod id;
 pub mod subject;
 pub mod wire;
 
+pub use close::CloseReason;
 pub use id::{IdError, RoomId, SessionId, UserId};
 
 /// Messages generated at build time from `proto/*.proto` (rust-protobuf 3, pure parser).
