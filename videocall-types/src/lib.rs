@@ -21,4 +21,4 @@ pub use protos::media_packet::media_packet::MediaType;
 pub use protos::media_packet::MediaPacket;
 pub use protos::packet_wrapper::packet_wrapper::PacketType;
 pub use protos::packet_wrapper::{PacketWrapper, RoutingHeader};
-pub use protos::server_packet::ServerPacket;
+pub use protos::server_packet::{PresenceEvent, ServerPacket};

@@ -1,0 +1,146 @@
+//! Reconnect backoff: exponential delays with an optional deterministic jitter, reset once a
+//! connection has stayed up long enough. Pure: the caller measures how long a connection lasted.
+
+use std::time::Duration;
+
+/// How reconnect delays grow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffConfig {
+    /// The first delay.
+    pub initial: Duration,
+    /// The largest delay; doubling stops here.
+    pub max: Duration,
+    /// A connection that lasted this long resets the delays to `initial`.
+    pub stable_after: Duration,
+    /// Seed of the jitter (each delay is drawn from `[d/2, d]`); `None` for exact delays.
+    /// Different clients should use different seeds so they do not reconnect in lockstep.
+    pub jitter_seed: Option<u64>,
+}
+
+impl Default for BackoffConfig {
+    /// 250 ms doubling to 10 s, reset after 5 s up, no jitter.
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(250),
+            max: Duration::from_secs(10),
+            stable_after: Duration::from_secs(5),
+            jitter_seed: None,
+        }
+    }
+}
+
+/// The state of a reconnect sequence.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    config: BackoffConfig,
+    attempt: u32,
+    rng: u64,
+}
+
+impl Backoff {
+    /// A fresh sequence.
+    pub fn new(config: BackoffConfig) -> Self {
+        Self { config, attempt: 0, rng: config.jitter_seed.unwrap_or(0) }
+    }
+
+    /// How many delays were handed out since the last reset.
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    /// The delay before the next attempt.
+    pub fn next_delay(&mut self) -> Duration {
+        let doublings = self.attempt.min(32);
+        self.attempt = self.attempt.saturating_add(1);
+        let base = self
+            .config
+            .initial
+            .checked_mul(1u32 << doublings.min(31))
+            .map_or(self.config.max, |d| d.min(self.config.max));
+        if self.config.jitter_seed.is_none() {
+            return base;
+        }
+        let half = base / 2;
+        let spread = u64::try_from((base - half).as_nanos()).unwrap_or(u64::MAX);
+        let offset = self.next_random() % spread.saturating_add(1);
+        half + Duration::from_nanos(offset)
+    }
+
+    /// Starts over from `initial`.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+
+    /// Reports how long the last connection stayed up; a stable one resets the delays.
+    pub fn connection_lasted(&mut self, up: Duration) {
+        if up >= self.config.stable_after {
+            self.reset();
+        }
+    }
+
+    /// splitmix64: tiny, deterministic, good enough to spread reconnects.
+    fn next_random(&mut self) -> u64 {
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn delays_double_up_to_the_cap() {
+        let mut backoff = Backoff::new(BackoffConfig::default());
+        let delays: Vec<Duration> = (0..9).map(|_| backoff.next_delay()).collect();
+        let expected = [250, 500, 1000, 2000, 4000, 8000, 10_000, 10_000, 10_000].map(ms);
+        assert_eq!(delays, expected);
+        assert_eq!(backoff.attempt(), 9);
+    }
+
+    #[test]
+    fn many_attempts_never_overflow() {
+        let mut backoff = Backoff::new(BackoffConfig::default());
+        for _ in 0..200 {
+            assert!(backoff.next_delay() <= ms(10_000));
+        }
+    }
+
+    #[test]
+    fn a_stable_connection_resets_and_a_short_one_does_not() {
+        let mut backoff = Backoff::new(BackoffConfig::default());
+        backoff.next_delay();
+        backoff.next_delay();
+        backoff.connection_lasted(ms(4999));
+        assert_eq!(backoff.next_delay(), ms(1000));
+        backoff.connection_lasted(Duration::from_secs(5));
+        assert_eq!(backoff.next_delay(), ms(250));
+    }
+
+    #[test]
+    fn jitter_stays_within_half_to_full_delay_and_is_reproducible() {
+        let config = BackoffConfig { jitter_seed: Some(42), ..Default::default() };
+        let run = || {
+            let mut backoff = Backoff::new(config);
+            (0..8).map(|_| backoff.next_delay()).collect::<Vec<_>>()
+        };
+        let first = run();
+        assert_eq!(first, run(), "same seed, same delays");
+        let mut exact = Backoff::new(BackoffConfig::default());
+        for delay in &first {
+            let base = exact.next_delay();
+            assert!(*delay >= base / 2 && *delay <= base, "{delay:?} outside [{:?}, {base:?}]", base / 2);
+        }
+        let other = Backoff::new(BackoffConfig { jitter_seed: Some(7), ..config });
+        let mut other = other;
+        let second: Vec<Duration> = (0..8).map(|_| other.next_delay()).collect();
+        assert_ne!(first, second, "different seeds spread clients apart");
+    }
+}

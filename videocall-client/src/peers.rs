@@ -1,0 +1,193 @@
+//! The peer table: who else is in the room, fed by received packets and server notices, with a
+//! liveness sweep. Pure: `now` is a [`Duration`] since any fixed origin, passed in by the caller.
+//!
+//! A peer appears on `Welcome`/`joined` or with its first packet, and disappears on `left`, when
+//! a fresh `Welcome` no longer lists it, or when nothing was heard from it for `timeout` (so old
+//! servers without control messages still work). The table holds at most `max_peers` peers;
+//! packets from further unknown senders are refused (the caller drops and counts them).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use videocall_types::{PacketWrapper, SessionId};
+
+use crate::event::{Event, LeaveReason, MediaFlags, PeerInfo, PeerKey};
+use crate::packet::sender_key;
+
+/// The default limit on the number of peers.
+pub const DEFAULT_MAX_PEERS: usize = 1024;
+
+/// How many of our own session ids (current and past connections) are remembered, so a stale
+/// entry for a previous connection of ours is never shown as a peer.
+const OWN_SESSIONS: usize = 8;
+
+#[derive(Debug, Clone)]
+struct Peer {
+    user: String,
+    flags: Option<MediaFlags>,
+    last_heard: Duration,
+}
+
+/// Everyone else in the room, keyed by [`PeerKey`].
+#[derive(Debug, Clone)]
+pub struct PeerTable {
+    // A BTreeMap so that sweeps report peers in a deterministic order.
+    peers: BTreeMap<PeerKey, Peer>,
+    timeout: Duration,
+    max_peers: usize,
+    own: VecDeque<SessionId>,
+}
+
+impl PeerTable {
+    /// An empty table whose peers expire after `timeout` of silence.
+    pub fn new(timeout: Duration, max_peers: usize) -> Self {
+        Self { peers: BTreeMap::new(), timeout, max_peers, own: VecDeque::new() }
+    }
+
+    /// How many peers are present.
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Whether nobody else is present.
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Whether `key` is present.
+    pub fn contains(&self, key: &PeerKey) -> bool {
+        self.peers.contains_key(key)
+    }
+
+    /// The last flags `key` announced, if it is present and has sent a readable heartbeat.
+    pub fn flags(&self, key: &PeerKey) -> Option<MediaFlags> {
+        self.peers.get(key).and_then(|p| p.flags)
+    }
+
+    /// The present peers, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = PeerInfo> + '_ {
+        self.peers.iter().map(|(key, p)| PeerInfo { key: key.clone(), user: p.user.clone() })
+    }
+
+    /// Records this connection's own session id; it is never treated as a peer.
+    fn set_own_session(&mut self, id: SessionId, out: &mut Vec<Event>) {
+        if !self.own.contains(&id) {
+            if self.own.len() == OWN_SESSIONS {
+                self.own.pop_front();
+            }
+            self.own.push_back(id);
+        }
+        // Cannot happen with a correct server; keep the application's view truthful if it does.
+        self.remove(&PeerKey::Session(id), LeaveReason::Absent, out);
+    }
+
+    fn is_own(&self, key: &PeerKey) -> bool {
+        matches!(key, PeerKey::Session(id) if self.own.contains(id))
+    }
+
+    /// Notes a packet from a peer (with the flags, if it is a readable heartbeat). Returns the
+    /// sender's key when the packet should be delivered, `None` when it is refused (our own
+    /// session, or an unknown sender while the table is full).
+    pub fn handle_packet(
+        &mut self,
+        wrapper: &PacketWrapper,
+        flags: Option<MediaFlags>,
+        now: Duration,
+        out: &mut Vec<Event>,
+    ) -> Option<PeerKey> {
+        let key = sender_key(wrapper);
+        if !self.touch(&key, &wrapper.email, now, out) {
+            return None;
+        }
+        if let (Some(flags), Some(peer)) = (flags, self.peers.get_mut(&key)) {
+            if peer.flags != Some(flags) {
+                peer.flags = Some(flags);
+                out.push(Event::PeerFlags { peer: key.clone(), flags });
+            }
+        }
+        Some(key)
+    }
+
+    /// The server says `peer` joined.
+    pub fn handle_joined(&mut self, peer: &PeerInfo, now: Duration, out: &mut Vec<Event>) {
+        self.touch(&peer.key, &peer.user, now, out);
+    }
+
+    /// The server says `peer` left.
+    pub fn handle_left(&mut self, peer: &PeerKey, out: &mut Vec<Event>) {
+        self.remove(peer, LeaveReason::Left, out);
+    }
+
+    /// A `Welcome` on a (re)connection: adds the listed peers and drops session-keyed peers it
+    /// no longer lists (peers keyed by email come from old servers and keep their timeout).
+    pub fn handle_welcome(
+        &mut self,
+        you: Option<SessionId>,
+        participants: &[PeerInfo],
+        now: Duration,
+        out: &mut Vec<Event>,
+    ) {
+        if let Some(id) = you {
+            self.set_own_session(id, out);
+        }
+        let absent: Vec<PeerKey> = self
+            .peers
+            .keys()
+            .filter(|k| matches!(k, PeerKey::Session(_)))
+            .filter(|k| !participants.iter().any(|p| &p.key == *k))
+            .cloned()
+            .collect();
+        for key in absent {
+            self.remove(&key, LeaveReason::Absent, out);
+        }
+        for peer in participants {
+            self.touch(&peer.key, &peer.user, now, out);
+        }
+    }
+
+    /// Removes every peer not heard from for the timeout.
+    pub fn handle_timeout(&mut self, now: Duration, out: &mut Vec<Event>) {
+        let expired: Vec<PeerKey> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| now.saturating_sub(p.last_heard) >= self.timeout)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in expired {
+            self.remove(&key, LeaveReason::TimedOut, out);
+        }
+    }
+
+    /// When the next peer would expire if nothing more is heard.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        self.peers.values().map(|p| p.last_heard + self.timeout).min()
+    }
+
+    /// Marks `key` as heard at `now`, adding it if new. False when it is refused.
+    fn touch(&mut self, key: &PeerKey, user: &str, now: Duration, out: &mut Vec<Event>) -> bool {
+        if self.is_own(key) {
+            return false;
+        }
+        if let Some(peer) = self.peers.get_mut(key) {
+            peer.last_heard = peer.last_heard.max(now);
+            return true;
+        }
+        if self.peers.len() >= self.max_peers {
+            return false;
+        }
+        let peer = Peer { user: user.to_owned(), flags: None, last_heard: now };
+        self.peers.insert(key.clone(), peer);
+        out.push(Event::PeerJoined(PeerInfo { key: key.clone(), user: user.to_owned() }));
+        true
+    }
+
+    fn remove(&mut self, key: &PeerKey, reason: LeaveReason, out: &mut Vec<Event>) {
+        if let Some(peer) = self.peers.remove(key) {
+            let info = PeerInfo { key: key.clone(), user: peer.user };
+            out.push(Event::PeerLeft { peer: info, reason });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,82 @@
+//! Limits a relay enforces; binaries fill this from their flags.
+
+use std::time::Duration;
+
+/// Everything the relay core needs to know from configuration.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Largest accepted packet (a serialized `PacketWrapper`), in bytes.
+    pub max_packet_bytes: usize,
+    /// Per-session inbound rate limit.
+    pub rate: RateLimit,
+    /// Per-session outbound queue bounds.
+    pub outbox: OutboxLimits,
+    /// A participant on another instance that sent nothing for this long is gone.
+    pub remote_timeout: Duration,
+    /// Packets waiting to be published on the bus, for the whole instance.
+    pub publish_queue: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            max_packet_bytes: 1_000_000,
+            rate: RateLimit::default(),
+            outbox: OutboxLimits::default(),
+            remote_timeout: Duration::from_secs(15),
+            publish_queue: 8192,
+        }
+    }
+}
+
+/// A token bucket on packets and bytes per second.
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimit {
+    /// Sustained packets per second.
+    pub packets_per_sec: u32,
+    /// Sustained bytes per second.
+    pub bytes_per_sec: u32,
+    /// How many seconds of traffic may arrive in one burst.
+    pub burst_secs: u32,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        // A 1080p screen share plus camera plus audio is well under 300 packets and 1 MB a second;
+        // these leave room for key frames and clients that batch.
+        Self { packets_per_sec: 1000, bytes_per_sec: 4_000_000, burst_secs: 2 }
+    }
+}
+
+/// Bounds of one session's outbound queue (see [`crate::outbox`] for the policy).
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxLimits {
+    /// Control and key-exchange packets waiting; more than this disconnects the receiver.
+    pub control_packets: usize,
+    /// Audio, heartbeat and diagnostics packets waiting; more drops the oldest.
+    pub lossy_packets: usize,
+    /// Bytes of audio, heartbeat and diagnostics packets waiting; more drops the oldest.
+    pub lossy_bytes: usize,
+    /// Video packets waiting; more drops video until the stream's next key frame.
+    pub video_packets: usize,
+    /// Bytes of video waiting; more drops video until the stream's next key frame.
+    pub video_bytes: usize,
+    /// A receiver with work queued that took nothing for this long is disconnected.
+    pub stall_timeout: Duration,
+    /// Least time between two key frame requests for one stream on behalf of one receiver.
+    pub keyframe_request_interval: Duration,
+}
+
+impl Default for OutboxLimits {
+    fn default() -> Self {
+        Self {
+            control_packets: 512,
+            lossy_packets: 512,
+            lossy_bytes: 1 << 20,
+            video_packets: 1024,
+            video_bytes: 4 << 20,
+            stall_timeout: Duration::from_secs(10),
+            keyframe_request_interval: Duration::from_millis(500),
+        }
+    }
+}

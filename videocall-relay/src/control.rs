@@ -1,0 +1,151 @@
+//! Encoding of what the server itself says: SERVER packets to clients and presence events to
+//! other instances.
+
+use bytes::Bytes;
+use protobuf::{Message, MessageField};
+use videocall_types::protos::server_packet::{
+    KeyframeRequest, Participant, PresenceEvent, ServerError, ServerPacket, Welcome,
+    presence_event, server_packet,
+};
+use videocall_types::{CloseReason, PacketType, PacketWrapper, RoomId, SessionId};
+
+/// Someone in a room, as told to clients and instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    /// Their session id.
+    pub session: SessionId,
+    /// Their user id.
+    pub user: String,
+}
+
+impl Peer {
+    fn to_proto(&self) -> Participant {
+        Participant { session_id: self.session.get(), user_id: self.user.clone(), ..Default::default() }
+    }
+
+    /// Reads a participant from the wire; `None` when its session id is unset.
+    pub fn from_proto(p: &Participant) -> Option<Self> {
+        Some(Self { session: SessionId::new(p.session_id)?, user: p.user_id.clone() })
+    }
+}
+
+fn server_packet(event: server_packet::Event) -> Bytes {
+    let mut packet = ServerPacket::new();
+    packet.event = Some(event);
+    let wrapper = PacketWrapper {
+        packet_type: PacketType::SERVER.into(),
+        data: packet.write_to_bytes().unwrap_or_default(),
+        ..Default::default()
+    };
+    Bytes::from(wrapper.write_to_bytes().unwrap_or_default())
+}
+
+/// The first packet of an extended connection.
+pub fn welcome(you: &Peer, room: &RoomId, others: &[Peer]) -> Bytes {
+    server_packet(server_packet::Event::Welcome(Welcome {
+        you: MessageField::some(you.to_proto()),
+        room_id: room.to_string(),
+        participants: others.iter().map(Peer::to_proto).collect(),
+        ..Default::default()
+    }))
+}
+
+/// Tells a client that `peer` joined.
+pub fn joined(peer: &Peer) -> Bytes {
+    server_packet(server_packet::Event::Joined(peer.to_proto()))
+}
+
+/// Tells a client that `peer` left.
+pub fn left(peer: &Peer) -> Bytes {
+    server_packet(server_packet::Event::Left(peer.to_proto()))
+}
+
+/// Asks a client for a key frame of `media_type`.
+pub fn keyframe_request(media_type: i32) -> Bytes {
+    let request = KeyframeRequest { media_type: protobuf::EnumOrUnknown::from_i32(media_type), ..Default::default() };
+    server_packet(server_packet::Event::KeyframeRequest(request))
+}
+
+/// Tells a client why it is about to be disconnected.
+pub fn error(reason: CloseReason) -> Bytes {
+    server_packet(server_packet::Event::Error(ServerError {
+        code: reason.code().into(),
+        reason: reason.description().into(),
+        ..Default::default()
+    }))
+}
+
+/// A presence event for other instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presence {
+    /// A session is (still) here.
+    Joined(Peer),
+    /// A session left.
+    Left(Peer),
+    /// Announce your sessions of this room.
+    Sync,
+    /// The subject's session should send a key frame of this media type.
+    KeyframeRequest(i32),
+}
+
+impl Presence {
+    /// Serializes the event.
+    pub fn encode(&self) -> Bytes {
+        let event = match self {
+            Self::Joined(peer) => presence_event::Event::Joined(peer.to_proto()),
+            Self::Left(peer) => presence_event::Event::Left(peer.to_proto()),
+            Self::Sync => presence_event::Event::Sync(true),
+            Self::KeyframeRequest(media_type) => {
+                presence_event::Event::KeyframeRequest(KeyframeRequest {
+                    media_type: protobuf::EnumOrUnknown::from_i32(*media_type),
+                    ..Default::default()
+                })
+            }
+        };
+        let mut message = PresenceEvent::new();
+        message.event = Some(event);
+        Bytes::from(message.write_to_bytes().unwrap_or_default())
+    }
+
+    /// Parses an event; `None` for anything malformed or unknown.
+    pub fn decode(payload: &[u8]) -> Option<Self> {
+        let message = PresenceEvent::parse_from_bytes(payload).ok()?;
+        Some(match message.event? {
+            presence_event::Event::Joined(p) => Self::Joined(Peer::from_proto(&p)?),
+            presence_event::Event::Left(p) => Self::Left(Peer::from_proto(&p)?),
+            presence_event::Event::Sync(_) => Self::Sync,
+            presence_event::Event::KeyframeRequest(k) => Self::KeyframeRequest(k.media_type.value()),
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_round_trips() {
+        let peer = Peer { session: SessionId::new(5).unwrap(), user: "bob".into() };
+        for event in [
+            Presence::Joined(peer.clone()),
+            Presence::Left(peer),
+            Presence::Sync,
+            Presence::KeyframeRequest(2),
+        ] {
+            assert_eq!(Presence::decode(&event.encode()), Some(event));
+        }
+        assert_eq!(Presence::decode(&[0xff]), None);
+        assert_eq!(Presence::decode(&[]), None);
+    }
+
+    #[test]
+    fn welcome_is_a_server_packet() {
+        let you = Peer { session: SessionId::new(1).unwrap(), user: "a".into() };
+        let bytes = welcome(&you, &RoomId::new("r").unwrap(), &[]);
+        let wrapper = PacketWrapper::parse_from_bytes(&bytes).unwrap();
+        assert_eq!(wrapper.packet_type.enum_value(), Ok(PacketType::SERVER));
+        let packet = ServerPacket::parse_from_bytes(&wrapper.data).unwrap();
+        assert_eq!(packet.welcome().you.user_id, "a");
+    }
+}

@@ -1,0 +1,24 @@
+//! The transport-agnostic relay core of videocall.
+//!
+//! A [`Relay`] joins client connections to rooms as [`Session`]s. Transports (WebSocket,
+//! WebTransport) hand each packet a client sends to [`Session::handle_packet`], which checks it,
+//! stamps the sender's identity and fans it out to the room's other sessions on this instance
+//! and, once, to the [`bus`] for the other instances. Each session's outbound queue applies the
+//! drop policy of [`outbox`]; transports write what [`Session::outbound`] yields.
+//!
+//! Nothing here touches sockets or media bytes; the one background future, [`Driver`], moves
+//! packets between the relay and the bus and is spawned by the binary.
+
+pub mod bus;
+pub mod config;
+pub mod control;
+pub mod metrics;
+pub mod outbox;
+pub mod rate;
+mod relay;
+mod room;
+
+pub use config::{OutboxLimits, RateLimit, RelayConfig};
+pub use metrics::Metrics;
+pub use relay::{Driver, JoinError, Relay, Session};
+pub use room::Outbound;

@@ -1,0 +1,371 @@
+//! One receiver's outbound queue and its drop policy (pure: no I/O, time is passed in).
+//!
+//! Packets wait in three bounded lanes, drained in priority order:
+//!
+//! | lane | holds | when full |
+//! |---|---|---|
+//! | control | server control, key exchange, connection packets | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
+//! | lossy | audio, heartbeats, diagnostics, media whose kind is unknown | the oldest packet is dropped |
+//! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one |
+//!
+//! A receiver also never gets the delta frames of a stream before its first key frame (they
+//! cannot be decoded), and a receiver that has had work queued without taking any of it for
+//! `stall_timeout` is disconnected. Publishers never wait on a receiver: `push` is O(1)
+//! amortised and never blocks.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Instant;
+
+use bytes::Bytes;
+use videocall_types::SessionId;
+
+use crate::config::OutboxLimits;
+
+/// One video stream: a sender's camera or screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StreamKey {
+    /// The sending session.
+    pub sender: SessionId,
+    /// Raw `MediaType` (VIDEO or SCREEN).
+    pub media_type: i32,
+}
+
+/// How a packet is queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Must arrive: server control and key exchange.
+    Control,
+    /// May be dropped, oldest first: audio, heartbeats, diagnostics, unknown media.
+    Lossy,
+    /// A video frame of `stream`; `keyframe` frames start a decodable run.
+    Video {
+        /// The stream the frame belongs to.
+        stream: StreamKey,
+        /// Whether decoding can start at this frame.
+        keyframe: bool,
+    },
+}
+
+/// Why a packet was dropped for one receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// A video frame after a loss and before the stream's next key frame.
+    VideoUntilKeyframe,
+    /// A video frame that did not fit in the video lane.
+    VideoQueueFull,
+    /// The oldest lossy packet, pushed out by a new one.
+    LossyOldest,
+}
+
+impl DropReason {
+    /// Every reason, for metrics.
+    pub const ALL: [DropReason; 3] =
+        [Self::VideoUntilKeyframe, Self::VideoQueueFull, Self::LossyOldest];
+
+    /// A stable metrics label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::VideoUntilKeyframe => "video_until_keyframe",
+            Self::VideoQueueFull => "video_queue_full",
+            Self::LossyOldest => "lossy_oldest",
+        }
+    }
+}
+
+/// What happened to a pushed packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Push {
+    /// Queued for the receiver.
+    Queued,
+    /// Dropped for this receiver, and maybe the sender should send a key frame.
+    Dropped {
+        /// Why.
+        reason: DropReason,
+        /// Ask this stream's sender for a key frame.
+        keyframe_request: Option<StreamKey>,
+    },
+    /// Queued, after dropping the oldest lossy packet.
+    QueuedDroppingOldest,
+    /// The receiver cannot keep up and must be disconnected.
+    Disconnect,
+}
+
+#[derive(Debug, Default)]
+struct Lane {
+    packets: VecDeque<Bytes>,
+    bytes: usize,
+}
+
+impl Lane {
+    fn push(&mut self, packet: Bytes) {
+        self.bytes += packet.len();
+        self.packets.push_back(packet);
+    }
+
+    fn pop(&mut self) -> Option<Bytes> {
+        let packet = self.packets.pop_front()?;
+        self.bytes -= packet.len();
+        Some(packet)
+    }
+
+    fn fits(&self, len: usize, max_packets: usize, max_bytes: usize) -> bool {
+        self.packets.len() < max_packets && self.bytes + len <= max_bytes
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum StreamState {
+    /// Frames flow.
+    Flowing,
+    /// Waiting for a key frame; a key frame was last requested then (never, if `None`).
+    Skipping { last_request: Option<Instant> },
+}
+
+/// One receiver's queue. See the module docs for the policy.
+#[derive(Debug)]
+pub struct Outbox {
+    limits: OutboxLimits,
+    control: Lane,
+    lossy: Lane,
+    video: Lane,
+    streams: HashMap<StreamKey, StreamState>,
+    /// When the queue last became non-empty or last made progress; `None` while empty.
+    busy_since: Option<Instant>,
+}
+
+impl Outbox {
+    /// An empty queue.
+    pub fn new(limits: OutboxLimits) -> Self {
+        Self {
+            limits,
+            control: Lane::default(),
+            lossy: Lane::default(),
+            video: Lane::default(),
+            streams: HashMap::new(),
+            busy_since: None,
+        }
+    }
+
+    /// Queues `packet` according to `class` (see the module docs).
+    pub fn push(&mut self, class: Class, packet: Bytes, now: Instant) -> Push {
+        if self.is_stalled(now) {
+            return Push::Disconnect;
+        }
+        let outcome = match class {
+            Class::Control => self.push_control(packet),
+            Class::Lossy => self.push_lossy(packet),
+            Class::Video { stream, keyframe } => self.push_video(stream, keyframe, packet, now),
+        };
+        if matches!(outcome, Push::Queued | Push::QueuedDroppingOldest) {
+            self.busy_since.get_or_insert(now);
+        }
+        outcome
+    }
+
+    /// Takes the next packet to send: control first, then lossy, then video.
+    pub fn pop(&mut self, now: Instant) -> Option<Bytes> {
+        let packet = self.control.pop().or_else(|| self.lossy.pop()).or_else(|| self.video.pop());
+        self.busy_since = (!self.is_empty()).then_some(now);
+        packet
+    }
+
+    /// Number of packets waiting.
+    pub fn len(&self) -> usize {
+        self.control.packets.len() + self.lossy.packets.len() + self.video.packets.len()
+    }
+
+    /// Whether nothing is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes waiting.
+    pub fn bytes(&self) -> usize {
+        self.control.bytes + self.lossy.bytes + self.video.bytes
+    }
+
+    /// Forgets the stream state of a sender that left.
+    pub fn forget_sender(&mut self, sender: SessionId) {
+        self.streams.retain(|key, _| key.sender != sender);
+    }
+
+    fn is_stalled(&self, now: Instant) -> bool {
+        self.busy_since
+            .is_some_and(|since| now.saturating_duration_since(since) > self.limits.stall_timeout)
+    }
+
+    fn push_control(&mut self, packet: Bytes) -> Push {
+        if self.control.packets.len() >= self.limits.control_packets {
+            return Push::Disconnect;
+        }
+        self.control.push(packet);
+        Push::Queued
+    }
+
+    fn push_lossy(&mut self, packet: Bytes) -> Push {
+        let (max_packets, max_bytes) = (self.limits.lossy_packets, self.limits.lossy_bytes);
+        let mut dropped = false;
+        while !self.lossy.fits(packet.len(), max_packets, max_bytes) && self.lossy.pop().is_some() {
+            dropped = true;
+        }
+        if !self.lossy.fits(packet.len(), max_packets, max_bytes) {
+            // Larger than the whole lane: it can never be queued.
+            return Push::Dropped { reason: DropReason::LossyOldest, keyframe_request: None };
+        }
+        self.lossy.push(packet);
+        if dropped { Push::QueuedDroppingOldest } else { Push::Queued }
+    }
+
+    fn push_video(&mut self, stream: StreamKey, keyframe: bool, packet: Bytes, now: Instant) -> Push {
+        // A stream seen for the first time starts skipped: deltas before a key frame are useless.
+        let state = self.streams.entry(stream).or_insert(StreamState::Skipping { last_request: None });
+        let fits = self.video.fits(packet.len(), self.limits.video_packets, self.limits.video_bytes);
+        let flowing = matches!(state, StreamState::Flowing);
+        if (flowing || keyframe) && fits {
+            *state = StreamState::Flowing;
+            self.video.push(packet);
+            return Push::Queued;
+        }
+        let last_request = match *state {
+            StreamState::Flowing => None,
+            StreamState::Skipping { last_request } => last_request,
+        };
+        let interval = self.limits.keyframe_request_interval;
+        let due = last_request.is_none_or(|at| now.saturating_duration_since(at) >= interval);
+        *state = StreamState::Skipping { last_request: if due { Some(now) } else { last_request } };
+        Push::Dropped {
+            reason: if fits { DropReason::VideoUntilKeyframe } else { DropReason::VideoQueueFull },
+            keyframe_request: due.then_some(stream),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn limits() -> OutboxLimits {
+        OutboxLimits {
+            control_packets: 2,
+            lossy_packets: 3,
+            lossy_bytes: 1000,
+            video_packets: 3,
+            video_bytes: 10_000,
+            stall_timeout: Duration::from_secs(10),
+            keyframe_request_interval: Duration::from_millis(500),
+        }
+    }
+
+    fn stream(sender: u64) -> StreamKey {
+        StreamKey { sender: SessionId::new(sender).unwrap(), media_type: 0 }
+    }
+
+    fn video(sender: u64, keyframe: bool) -> Class {
+        Class::Video { stream: stream(sender), keyframe }
+    }
+
+    fn pkt(tag: u8) -> Bytes {
+        Bytes::from(vec![tag; 10])
+    }
+
+    fn drain(outbox: &mut Outbox, now: Instant) -> Vec<u8> {
+        std::iter::from_fn(|| outbox.pop(now)).map(|p| p[0]).collect()
+    }
+
+    #[test]
+    fn deltas_before_the_first_keyframe_are_skipped_and_a_keyframe_is_requested() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        let first = q.push(video(1, false), pkt(1), now);
+        assert_eq!(
+            first,
+            Push::Dropped { reason: DropReason::VideoUntilKeyframe, keyframe_request: Some(stream(1)) }
+        );
+        // Asked once per interval, not per frame.
+        assert_eq!(
+            q.push(video(1, false), pkt(2), now),
+            Push::Dropped { reason: DropReason::VideoUntilKeyframe, keyframe_request: None }
+        );
+        assert_eq!(q.push(video(1, true), pkt(3), now), Push::Queued);
+        assert_eq!(q.push(video(1, false), pkt(4), now), Push::Queued);
+        assert_eq!(drain(&mut q, now), [3, 4]);
+    }
+
+    #[test]
+    fn a_full_video_lane_skips_that_stream_until_its_next_keyframe() {
+        let t0 = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(video(1, true), pkt(1), t0);
+        q.push(video(1, false), pkt(2), t0);
+        q.push(video(2, true), pkt(3), t0);
+        assert_eq!(
+            q.push(video(1, false), pkt(4), t0),
+            Push::Dropped { reason: DropReason::VideoQueueFull, keyframe_request: Some(stream(1)) }
+        );
+        assert_eq!(drain(&mut q, t0), [1, 2, 3]);
+        // Room again, but stream 1 waits for a key frame; stream 2 flows.
+        let t1 = t0 + Duration::from_millis(100);
+        assert!(matches!(q.push(video(1, false), pkt(5), t1), Push::Dropped { keyframe_request: None, .. }));
+        assert_eq!(q.push(video(2, false), pkt(6), t1), Push::Queued);
+        let t2 = t0 + Duration::from_millis(600);
+        assert!(matches!(q.push(video(1, false), pkt(7), t2), Push::Dropped { keyframe_request: Some(_), .. }));
+        assert_eq!(q.push(video(1, true), pkt(8), t2), Push::Queued);
+        assert_eq!(drain(&mut q, t2), [6, 8]);
+    }
+
+    #[test]
+    fn lossy_lane_drops_the_oldest() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        for tag in 1..=3 {
+            assert_eq!(q.push(Class::Lossy, pkt(tag), now), Push::Queued);
+        }
+        assert_eq!(q.push(Class::Lossy, pkt(4), now), Push::QueuedDroppingOldest);
+        assert_eq!(drain(&mut q, now), [2, 3, 4]);
+        let huge = Bytes::from(vec![9; 2000]);
+        assert!(matches!(q.push(Class::Lossy, huge, now), Push::Dropped { .. }));
+    }
+
+    #[test]
+    fn control_is_never_dropped_a_full_lane_disconnects() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        assert_eq!(q.push(Class::Control, pkt(1), now), Push::Queued);
+        assert_eq!(q.push(Class::Control, pkt(2), now), Push::Queued);
+        assert_eq!(q.push(Class::Control, pkt(3), now), Push::Disconnect);
+        assert_eq!(drain(&mut q, now), [1, 2]);
+    }
+
+    #[test]
+    fn control_goes_first_then_lossy_then_video() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(video(1, true), pkt(1), now);
+        q.push(Class::Lossy, pkt(2), now);
+        q.push(Class::Control, pkt(3), now);
+        assert_eq!(drain(&mut q, now), [3, 2, 1]);
+        assert_eq!((q.len(), q.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_receiver_that_takes_nothing_for_too_long_is_disconnected() {
+        let t0 = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(Class::Lossy, pkt(1), t0);
+        assert_eq!(q.push(Class::Lossy, pkt(2), t0 + Duration::from_secs(9)), Push::Queued);
+        q.pop(t0 + Duration::from_secs(9));
+        // Progress resets the clock.
+        assert_eq!(q.push(Class::Lossy, pkt(3), t0 + Duration::from_secs(18)), Push::Queued);
+        assert_eq!(q.push(Class::Lossy, pkt(4), t0 + Duration::from_secs(20)), Push::Disconnect);
+    }
+
+    #[test]
+    fn an_idle_receiver_is_not_stalled() {
+        let t0 = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(Class::Lossy, pkt(1), t0);
+        q.pop(t0);
+        assert_eq!(q.push(Class::Lossy, pkt(2), t0 + Duration::from_secs(60)), Push::Queued);
+    }
+}

@@ -1,0 +1,476 @@
+//! The relay: joins sessions to rooms, checks and stamps what they send, fans packets out to the
+//! room on this instance and across the bus, and keeps one bus subscription per room.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use tokio::sync::{mpsc, oneshot};
+use videocall_types::wire::{self, Envelope};
+use videocall_types::{CloseReason, MediaType, PacketType, RoomId, SessionId, UserId, subject};
+
+use crate::bus::{Bus, BusError, BusMessage, Subscription};
+use crate::config::RelayConfig;
+use crate::control::{self, Peer, Presence};
+use crate::metrics::Metrics;
+use crate::outbox::{Class, StreamKey};
+use crate::rate::RateLimiter;
+use crate::room::{Member, Outbound, Room};
+
+/// How often an instance re-announces its sessions and expires silent remote ones.
+const PRESENCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Room subscriptions waiting to be handed to the driver; joins wait when it is full.
+const NEW_SUBSCRIPTIONS_QUEUE: usize = 64;
+
+/// Why a session could not join.
+#[derive(Debug, thiserror::Error)]
+pub enum JoinError {
+    /// The server is shutting down.
+    #[error("server is shutting down")]
+    ShuttingDown,
+    /// The room's bus subscription could not be made.
+    #[error("cannot subscribe to the room: {0}")]
+    Bus(#[from] BusError),
+}
+
+impl JoinError {
+    /// The close reason to give the client.
+    pub fn close_reason(&self) -> CloseReason {
+        match self {
+            Self::ShuttingDown => CloseReason::GoingAway,
+            Self::Bus(_) => CloseReason::Unavailable,
+        }
+    }
+}
+
+fn now() -> Instant {
+    // Through tokio's clock, so tests with paused time stay deterministic.
+    tokio::time::Instant::now().into_std()
+}
+
+struct NewSubscription {
+    room: Weak<Room>,
+    subscription: Subscription,
+    stop: oneshot::Receiver<()>,
+}
+
+struct Shared {
+    config: RelayConfig,
+    metrics: Arc<Metrics>,
+    bus: Arc<dyn Bus>,
+    rooms: Mutex<HashMap<RoomId, Arc<Room>>>,
+    /// Packets for the bus. Bounded; when full the packet is not published and is counted in
+    /// `bus_publish_dropped` (local receivers already have it; remote ones lose it).
+    publish: mpsc::Sender<(String, Bytes)>,
+    subscriptions: mpsc::Sender<NewSubscription>,
+    shutting_down: AtomicBool,
+}
+
+impl Shared {
+    fn rooms(&self) -> std::sync::MutexGuard<'_, HashMap<RoomId, Arc<Room>>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn publish(&self, subject: String, payload: Bytes) {
+        if self.publish.try_send((subject, payload)).is_err() {
+            self.metrics.bus_publish_dropped.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn announce(&self, room: &RoomId, session: SessionId, event: Presence) {
+        self.publish(subject::presence(room, session), event.encode());
+    }
+
+    /// Routes key frame requests to the streams' senders, local or on another instance.
+    fn request_keyframes(&self, room: &Room, streams: Vec<StreamKey>, now: Instant) {
+        let interval = self.config.outbox.keyframe_request_interval;
+        for stream in streams {
+            match room.local(stream.sender) {
+                Some(sender) => sender.request_keyframe(stream.media_type, interval, now, &self.metrics),
+                None => self.announce(&room.id, stream.sender, Presence::KeyframeRequest(stream.media_type)),
+            }
+        }
+    }
+
+    fn fan_out(&self, room: &Room, from: SessionId, class: Class, packet: &Bytes, now: Instant) {
+        let requests = room.fan_out(from, class, packet, now, &self.metrics);
+        self.request_keyframes(room, requests, now);
+    }
+}
+
+/// How the relay queues a packet from `sender`, or why it refuses it.
+fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Class, CloseReason> {
+    match envelope.kind() {
+        None | Some(PacketType::SERVER) => Err(CloseReason::Unsupported),
+        Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => Ok(Class::Control),
+        Some(PacketType::DIAGNOSTICS) => Ok(Class::Lossy),
+        Some(PacketType::MEDIA) => Ok(match envelope.media_route() {
+            Some(route) if matches!(route.kind(), Some(MediaType::VIDEO | MediaType::SCREEN)) => {
+                let stream = StreamKey { sender, media_type: route.media_type };
+                Class::Video { stream, keyframe: route.keyframe }
+            }
+            // Audio, heartbeats, and media we cannot see into (encrypted, from an old client).
+            _ => Class::Lossy,
+        }),
+    }
+}
+
+/// The relay core of one server instance; cheap to clone.
+#[derive(Clone)]
+pub struct Relay {
+    shared: Arc<Shared>,
+}
+
+/// Drives the relay's bus traffic: publishes queued packets and drains every room
+/// subscription. Spawn it once; it ends when the [`Relay`] and all sessions are dropped.
+pub struct Driver {
+    bus: Arc<dyn Bus>,
+    shared: Weak<Shared>,
+    publish: mpsc::Receiver<(String, Bytes)>,
+    subscriptions: mpsc::Receiver<NewSubscription>,
+}
+
+impl Relay {
+    /// A relay over `bus`, and the driver future that must be spawned next to it.
+    pub fn new(bus: Arc<dyn Bus>, config: RelayConfig) -> (Self, Driver) {
+        let (publish_tx, publish_rx) = mpsc::channel(config.publish_queue.max(1));
+        let (subscriptions_tx, subscriptions_rx) = mpsc::channel(NEW_SUBSCRIPTIONS_QUEUE);
+        let shared = Arc::new(Shared {
+            config,
+            metrics: Arc::new(Metrics::default()),
+            bus: bus.clone(),
+            rooms: Mutex::new(HashMap::new()),
+            publish: publish_tx,
+            subscriptions: subscriptions_tx,
+            shutting_down: AtomicBool::new(false),
+        });
+        let driver = Driver {
+            bus,
+            shared: Arc::downgrade(&shared),
+            publish: publish_rx,
+            subscriptions: subscriptions_rx,
+        };
+        (Self { shared }, driver)
+    }
+
+    /// The relay's counters.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.shared.metrics
+    }
+
+    /// The configuration the relay runs with.
+    pub fn config(&self) -> &RelayConfig {
+        &self.shared.config
+    }
+
+    /// Whether the relay can serve: its bus is connected and it is not shutting down.
+    pub fn is_ready(&self) -> bool {
+        !self.shared.shutting_down.load(Relaxed) && self.shared.bus.is_connected()
+    }
+
+    /// Refuses new sessions and tells every session to close with "going away".
+    pub fn shutdown(&self) {
+        self.shared.shutting_down.store(true, Relaxed);
+        let rooms: Vec<Arc<Room>> = self.shared.rooms().values().cloned().collect();
+        for room in rooms {
+            for peer in room.local_peers() {
+                if let Some(member) = room.local(peer.session) {
+                    member.close(CloseReason::GoingAway);
+                }
+            }
+        }
+    }
+
+    /// Joins `user` to `room`. `ext` asks for SERVER packets (the client sent `?ext=1`).
+    pub async fn join(&self, user: UserId, room: RoomId, ext: bool) -> Result<Session, JoinError> {
+        let shared = &self.shared;
+        if shared.shutting_down.load(Relaxed) {
+            return Err(JoinError::ShuttingDown);
+        }
+        let session_id = loop {
+            if let Some(id) = SessionId::new(rand::random()) {
+                break id;
+            }
+        };
+        let member = Arc::new(Member::new(session_id, user, ext, shared.config.outbox));
+        let now = now();
+        let room = {
+            let mut rooms = shared.rooms();
+            let room = rooms
+                .entry(room.clone())
+                .or_insert_with(|| {
+                    shared.metrics.rooms.fetch_add(1, Relaxed);
+                    Arc::new(Room::new(room))
+                })
+                .clone();
+            room.add_local(member.clone(), now, &shared.metrics);
+            room
+        };
+        shared.metrics.sessions.fetch_add(1, Relaxed);
+        shared.metrics.sessions_total.fetch_add(1, Relaxed);
+        // From here on, dropping `session` undoes the join.
+        let session = Session {
+            shared: shared.clone(),
+            rate: RateLimiter::new(shared.config.rate, now),
+            room,
+            member,
+            close_reason: None,
+        };
+        tracing::debug!(room = %session.room.id, session = %session_id, "joined");
+        shared.announce(&session.room.id, session_id, Presence::Joined(session.member.peer.clone()));
+        self.subscribe(&session.room, session_id).await?;
+        Ok(session)
+    }
+
+    /// Makes sure this instance holds the room's one bus subscription.
+    async fn subscribe(&self, room: &Arc<Room>, joiner: SessionId) -> Result<(), JoinError> {
+        let shared = &self.shared;
+        room.subscription
+            .get_or_try_init(|| async {
+                let subscription = shared.bus.subscribe(subject::room(&room.id)).await.inspect_err(|_| {
+                    shared.metrics.bus_errors.fetch_add(1, Relaxed);
+                })?;
+                let (stop_tx, stop) = oneshot::channel();
+                let new = NewSubscription { room: Arc::downgrade(room), subscription, stop };
+                shared.subscriptions.send(new).await.map_err(|_| JoinError::ShuttingDown)?;
+                // Ask the other instances who is already here.
+                shared.announce(&room.id, joiner, Presence::Sync);
+                Ok::<_, JoinError>(stop_tx)
+            })
+            .await
+            .map(|_| ())
+    }
+}
+
+/// One client connection in a room. Transports feed it what the client sends
+/// ([`Session::handle_packet`]) and write what [`Session::outbound`] yields. Dropping it leaves
+/// the room.
+pub struct Session {
+    shared: Arc<Shared>,
+    room: Arc<Room>,
+    member: Arc<Member>,
+    rate: RateLimiter,
+    close_reason: Option<CloseReason>,
+}
+
+impl Session {
+    /// The server-assigned session id.
+    pub fn id(&self) -> SessionId {
+        self.member.peer.session
+    }
+
+    /// The authenticated user id.
+    pub fn user(&self) -> &UserId {
+        &self.member.user
+    }
+
+    /// The room.
+    pub fn room(&self) -> &RoomId {
+        &self.room.id
+    }
+
+    /// Checks, stamps and relays one packet from the client. An error means the connection must
+    /// be closed with that reason (it has been counted).
+    pub fn handle_packet(&mut self, packet: &[u8]) -> Result<(), CloseReason> {
+        let result = self.relay_packet(packet);
+        if let Err(reason) = result {
+            tracing::info!(session = %self.id(), reason = reason.as_str(), "refusing client packet");
+            self.close_reason = Some(reason);
+        }
+        result
+    }
+
+    fn relay_packet(&mut self, packet: &[u8]) -> Result<(), CloseReason> {
+        let shared = &self.shared;
+        let now = now();
+        shared.metrics.packets_in.fetch_add(1, Relaxed);
+        shared.metrics.bytes_in.fetch_add(packet.len() as u64, Relaxed);
+        if packet.len() > shared.config.max_packet_bytes {
+            return Err(CloseReason::TooLarge);
+        }
+        if !self.rate.admit(packet.len(), now) {
+            return Err(CloseReason::RateLimited);
+        }
+        let envelope = Envelope::read(packet).map_err(|_| CloseReason::Malformed)?;
+        let class = classify(&envelope, self.id())?;
+        let stamped = wire::stamp(packet, self.member.user.as_str(), self.id().get())
+            .map_err(|_| CloseReason::Malformed)?;
+        let stamped = Bytes::from(stamped);
+        shared.fan_out(&self.room, self.id(), class, &stamped, now);
+        shared.publish(subject::media(&self.room.id, self.id()), stamped);
+        Ok(())
+    }
+
+    /// Waits for the next packet to send to the client, or for the reason to close.
+    pub async fn outbound(&self) -> Outbound {
+        loop {
+            if let Some(next) = self.member.poll_outbound(now()) {
+                if let Outbound::Packet(packet) = &next {
+                    self.shared.metrics.packets_out.fetch_add(1, Relaxed);
+                    self.shared.metrics.bytes_out.fetch_add(packet.len() as u64, Relaxed);
+                }
+                return next;
+            }
+            self.member.wait().await;
+        }
+    }
+
+    /// The last packet to send before closing for `reason`, for clients that asked for SERVER
+    /// packets. Also records the reason for the close counters.
+    pub fn farewell(&mut self, reason: CloseReason) -> Option<Bytes> {
+        self.close_reason.get_or_insert(reason);
+        self.member.ext.then(|| control::error(reason))
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        let now = now();
+        let session = self.id();
+        {
+            let mut rooms = shared.rooms();
+            let empty = self.room.remove_local(session, now, &shared.metrics);
+            if empty && rooms.get(&self.room.id).is_some_and(|r| Arc::ptr_eq(r, &self.room)) {
+                rooms.remove(&self.room.id);
+                shared.metrics.rooms.fetch_sub(1, Relaxed);
+            }
+        }
+        shared.announce(&self.room.id, session, Presence::Left(self.member.peer.clone()));
+        let reason = self.close_reason.or(self.member.closed()).unwrap_or(CloseReason::Normal);
+        shared.metrics.closed(reason);
+        shared.metrics.sessions.fetch_sub(1, Relaxed);
+        tracing::debug!(room = %self.room.id, session = %session, reason = reason.as_str(), "left");
+    }
+}
+
+impl Driver {
+    /// Runs until the relay is gone.
+    pub async fn run(self) {
+        let Driver { bus, shared, mut publish, mut subscriptions } = self;
+        let publisher = {
+            let shared = shared.clone();
+            async move {
+                while let Some((subject, payload)) = publish.recv().await {
+                    let result = bus.publish(subject, payload).await;
+                    let Some(shared) = shared.upgrade() else { break };
+                    let counter = match result {
+                        Ok(()) => &shared.metrics.bus_published,
+                        Err(BusError::Disconnected) => &shared.metrics.bus_publish_dropped,
+                        Err(_) => &shared.metrics.bus_errors,
+                    };
+                    counter.fetch_add(1, Relaxed);
+                }
+            }
+        };
+        let pumps = async move {
+            let mut running = FuturesUnordered::new();
+            loop {
+                tokio::select! {
+                    new = subscriptions.recv() => match new {
+                        Some(new) => running.push(pump(shared.clone(), new)),
+                        None => break,
+                    },
+                    Some(()) = running.next(), if !running.is_empty() => {}
+                }
+            }
+            // The relay is gone; finish what is running so rooms can end cleanly.
+            while running.next().await.is_some() {}
+        };
+        futures::future::join(publisher, pumps).await;
+    }
+}
+
+impl std::future::IntoFuture for Driver {
+    type Output = ();
+    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(self.run())
+    }
+}
+
+/// Drains one room's subscription until the room is gone.
+async fn pump(shared: Weak<Shared>, new: NewSubscription) {
+    let NewSubscription { room, mut subscription, mut stop } = new;
+    let mut presence = tokio::time::interval(PRESENCE_INTERVAL);
+    presence.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            message = subscription.next() => {
+                let (Some(message), Some(shared), Some(room)) = (message, shared.upgrade(), room.upgrade()) else {
+                    break;
+                };
+                on_bus_message(&shared, &room, message);
+            }
+            _ = presence.tick() => {
+                let (Some(shared), Some(room)) = (shared.upgrade(), room.upgrade()) else { break };
+                let now = now();
+                room.expire_remotes(shared.config.remote_timeout, now, &shared.metrics);
+                for peer in room.local_peers() {
+                    shared.announce(&room.id, peer.session, Presence::Joined(peer));
+                }
+            }
+        }
+    }
+}
+
+fn on_bus_message(shared: &Shared, room: &Room, message: BusMessage) {
+    let now = now();
+    shared.metrics.bus_received.fetch_add(1, Relaxed);
+    match subject::parse(&room.id, &message.subject) {
+        Some(subject::Kind::Media(sender)) => on_remote_packet(shared, room, sender, &message.payload, now),
+        Some(subject::Kind::Presence(about)) => match Presence::decode(&message.payload) {
+            Some(event) => on_presence(shared, room, about, event, now),
+            None => {
+                shared.metrics.bus_malformed.fetch_add(1, Relaxed);
+            }
+        },
+        None => {
+            shared.metrics.bus_malformed.fetch_add(1, Relaxed);
+        }
+    }
+}
+
+fn on_remote_packet(shared: &Shared, room: &Room, sender: SessionId, payload: &Bytes, now: Instant) {
+    let class = Envelope::read(payload).map_err(|_| ()).and_then(|envelope| {
+        let class = classify(&envelope, sender).map_err(|_| ())?;
+        let user = envelope.email.to_owned();
+        Ok((class, user))
+    });
+    let Ok((class, user)) = class else {
+        shared.metrics.bus_malformed.fetch_add(1, Relaxed);
+        return;
+    };
+    room.saw_remote(Peer { session: sender, user }, now, &shared.metrics);
+    shared.fan_out(room, sender, class, payload, now);
+}
+
+fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, now: Instant) {
+    match event {
+        Presence::Joined(peer) if peer.session == about => room.saw_remote(peer, now, &shared.metrics),
+        Presence::Left(peer) if peer.session == about => room.remote_left(about, now, &shared.metrics),
+        Presence::Sync => {
+            for peer in room.local_peers() {
+                shared.announce(&room.id, peer.session, Presence::Joined(peer));
+            }
+        }
+        Presence::KeyframeRequest(media_type) => {
+            if let Some(member) = room.local(about) {
+                let interval = shared.config.outbox.keyframe_request_interval;
+                member.request_keyframe(media_type, interval, now, &shared.metrics);
+            }
+        }
+        Presence::Joined(_) | Presence::Left(_) => {
+            shared.metrics.bus_malformed.fetch_add(1, Relaxed);
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! A room's members on this instance, the participants known on other instances, and fan-out.
+//!
+//! Locks are plain mutexes held for microseconds and never across an await. Lock order: a
+//! room's `members`, then a member's `state`.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::sync::{Notify, OnceCell, oneshot};
+use videocall_types::{CloseReason, RoomId, SessionId, UserId};
+
+use crate::config::OutboxLimits;
+use crate::control::{self, Peer};
+use crate::metrics::Metrics;
+use crate::outbox::{Class, Outbox, Push, StreamKey};
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks cannot leave the data half-updated in a way that
+    // matters more than losing the whole relay, so keep serving.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One connection's place in a room: identity and outbound queue.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) peer: Peer,
+    pub(crate) user: UserId,
+    /// Whether the client asked for SERVER packets (`?ext=1`).
+    pub(crate) ext: bool,
+    state: Mutex<MemberState>,
+    notify: Notify,
+}
+
+#[derive(Debug)]
+struct MemberState {
+    outbox: Outbox,
+    closed: Option<CloseReason>,
+    /// When a key frame of each media type was last requested from this member.
+    keyframe_asked: HashMap<i32, Instant>,
+}
+
+/// What a session's writer should do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outbound {
+    /// Send this packet.
+    Packet(Bytes),
+    /// Close the connection for this reason.
+    Close(CloseReason),
+}
+
+impl Member {
+    pub(crate) fn new(session: SessionId, user: UserId, ext: bool, limits: OutboxLimits) -> Self {
+        Self {
+            peer: Peer { session, user: user.to_string() },
+            user,
+            ext,
+            state: Mutex::new(MemberState {
+                outbox: Outbox::new(limits),
+                closed: None,
+                keyframe_asked: HashMap::new(),
+            }),
+            notify: Notify::new(),
+        }
+    }
+
+    /// Queues a packet; counts drops; closes the member when it is hopelessly behind.
+    pub(crate) fn push(&self, class: Class, packet: Bytes, now: Instant, metrics: &Metrics) -> Option<StreamKey> {
+        let mut state = lock(&self.state);
+        if state.closed.is_some() {
+            return None;
+        }
+        match state.outbox.push(class, packet, now) {
+            Push::Queued => {}
+            Push::QueuedDroppingOldest => metrics.dropped(crate::outbox::DropReason::LossyOldest),
+            Push::Dropped { reason, keyframe_request } => {
+                metrics.dropped(reason);
+                return keyframe_request;
+            }
+            Push::Disconnect => {
+                tracing::info!(session = %self.peer.session, "receiver too slow; disconnecting");
+                state.closed = Some(CloseReason::SlowReceiver);
+            }
+        }
+        drop(state);
+        self.notify.notify_one();
+        None
+    }
+
+    /// Queues a control packet for an extended client; plain clients never see them.
+    pub(crate) fn push_control(&self, packet: Bytes, now: Instant, metrics: &Metrics) {
+        if self.ext {
+            self.push(Class::Control, packet, now, metrics);
+        }
+    }
+
+    /// Asks this member's client for a key frame, at most once per `interval` per media type.
+    pub(crate) fn request_keyframe(&self, media_type: i32, interval: Duration, now: Instant, metrics: &Metrics) {
+        if !self.ext {
+            return;
+        }
+        {
+            let mut state = lock(&self.state);
+            let due = state
+                .keyframe_asked
+                .get(&media_type)
+                .is_none_or(|at| now.saturating_duration_since(*at) >= interval);
+            if !due {
+                return;
+            }
+            state.keyframe_asked.insert(media_type, now);
+        }
+        metrics.keyframe_requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.push(Class::Control, control::keyframe_request(media_type), now, metrics);
+    }
+
+    /// Marks the member closed (the first reason wins) and wakes its writer.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        lock(&self.state).closed.get_or_insert(reason);
+        self.notify.notify_one();
+    }
+
+    /// The reason the member was closed, if it was.
+    pub(crate) fn closed(&self) -> Option<CloseReason> {
+        lock(&self.state).closed
+    }
+
+    /// Takes the next thing to do, or `None` when there is nothing yet.
+    pub(crate) fn poll_outbound(&self, now: Instant) -> Option<Outbound> {
+        let mut state = lock(&self.state);
+        if let Some(reason) = state.closed {
+            return Some(Outbound::Close(reason));
+        }
+        state.outbox.pop(now).map(Outbound::Packet)
+    }
+
+    /// Waits until something may be ready.
+    pub(crate) async fn wait(&self) {
+        self.notify.notified().await;
+    }
+
+    fn forget_sender(&self, sender: SessionId) {
+        lock(&self.state).outbox.forget_sender(sender);
+    }
+}
+
+#[derive(Debug)]
+struct Remote {
+    user: String,
+    last_seen: Instant,
+}
+
+#[derive(Debug, Default)]
+struct Members {
+    /// Local sessions, in join order.
+    local: Vec<Arc<Member>>,
+    /// Sessions on other instances, as last heard of on the bus.
+    remote: HashMap<SessionId, Remote>,
+}
+
+/// A room as seen by this instance.
+#[derive(Debug)]
+pub(crate) struct Room {
+    pub(crate) id: RoomId,
+    members: Mutex<Members>,
+    /// Set once the room's bus subscription is running; dropping the sender (with the room)
+    /// stops it.
+    pub(crate) subscription: OnceCell<oneshot::Sender<()>>,
+}
+
+impl Room {
+    pub(crate) fn new(id: RoomId) -> Self {
+        Self { id, members: Mutex::new(Members::default()), subscription: OnceCell::new() }
+    }
+
+    /// Adds a local member: welcomes it with everyone present and announces it to the others.
+    pub(crate) fn add_local(&self, member: Arc<Member>, now: Instant, metrics: &Metrics) {
+        let mut members = lock(&self.members);
+        let others: Vec<Peer> = members
+            .local
+            .iter()
+            .map(|m| m.peer.clone())
+            .chain(members.remote.iter().map(|(s, r)| Peer { session: *s, user: r.user.clone() }))
+            .collect();
+        member.push_control(control::welcome(&member.peer, &self.id, &others), now, metrics);
+        let joined = control::joined(&member.peer);
+        for other in &members.local {
+            other.push_control(joined.clone(), now, metrics);
+        }
+        members.local.push(member);
+    }
+
+    /// Removes a local member and tells the others; returns whether no local member is left.
+    pub(crate) fn remove_local(&self, session: SessionId, now: Instant, metrics: &Metrics) -> bool {
+        let mut members = lock(&self.members);
+        let Some(index) = members.local.iter().position(|m| m.peer.session == session) else {
+            return members.local.is_empty();
+        };
+        let gone = members.local.remove(index);
+        let left = control::left(&gone.peer);
+        for other in &members.local {
+            other.forget_sender(session);
+            other.push_control(left.clone(), now, metrics);
+        }
+        members.local.is_empty()
+    }
+
+    /// Local members, for presence announcements.
+    pub(crate) fn local_peers(&self) -> Vec<Peer> {
+        lock(&self.members).local.iter().map(|m| m.peer.clone()).collect()
+    }
+
+    /// The local member with this session id, if any.
+    pub(crate) fn local(&self, session: SessionId) -> Option<Arc<Member>> {
+        lock(&self.members).local.iter().find(|m| m.peer.session == session).cloned()
+    }
+
+    /// Queues `packet` for every local member except `from`; returns the streams whose
+    /// senders should be asked for a key frame.
+    pub(crate) fn fan_out(
+        &self,
+        from: SessionId,
+        class: Class,
+        packet: &Bytes,
+        now: Instant,
+        metrics: &Metrics,
+    ) -> Vec<StreamKey> {
+        let members = lock(&self.members);
+        let mut requests = Vec::new();
+        for member in members.local.iter().filter(|m| m.peer.session != from) {
+            if let Some(stream) = member.push(class, packet.clone(), now, metrics) {
+                if !requests.contains(&stream) {
+                    requests.push(stream);
+                }
+            }
+        }
+        requests
+    }
+
+    /// Notes that a remote session is alive; announces it to local members when it is new.
+    pub(crate) fn saw_remote(&self, peer: Peer, now: Instant, metrics: &Metrics) {
+        let mut members = lock(&self.members);
+        match members.remote.entry(peer.session) {
+            Entry::Occupied(mut seen) => seen.get_mut().last_seen = now,
+            Entry::Vacant(slot) => {
+                slot.insert(Remote { user: peer.user.clone(), last_seen: now });
+                let joined = control::joined(&peer);
+                for member in &members.local {
+                    member.push_control(joined.clone(), now, metrics);
+                }
+            }
+        }
+    }
+
+    /// Forgets a remote session that left; tells local members if it was known.
+    pub(crate) fn remote_left(&self, session: SessionId, now: Instant, metrics: &Metrics) {
+        let mut members = lock(&self.members);
+        if let Some(gone) = members.remote.remove(&session) {
+            announce_left(&members.local, Peer { session, user: gone.user }, now, metrics);
+        }
+    }
+
+    /// Forgets remote sessions not heard of for `timeout` (their instance died or lost the bus).
+    pub(crate) fn expire_remotes(&self, timeout: Duration, now: Instant, metrics: &Metrics) {
+        let mut members = lock(&self.members);
+        let expired: Vec<SessionId> = members
+            .remote
+            .iter()
+            .filter(|(_, r)| now.saturating_duration_since(r.last_seen) > timeout)
+            .map(|(s, _)| *s)
+            .collect();
+        for session in expired {
+            if let Some(gone) = members.remote.remove(&session) {
+                announce_left(&members.local, Peer { session, user: gone.user }, now, metrics);
+            }
+        }
+    }
+}
+
+fn announce_left(local: &[Arc<Member>], peer: Peer, now: Instant, metrics: &Metrics) {
+    let left = control::left(&peer);
+    for member in local {
+        member.forget_sender(peer.session);
+        member.push_control(left.clone(), now, metrics);
+    }
+}
