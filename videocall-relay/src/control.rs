@@ -20,7 +20,11 @@ pub struct Peer {
 
 impl Peer {
     fn to_proto(&self) -> Participant {
-        Participant { session_id: self.session.get(), user_id: self.user.clone(), ..Default::default() }
+        Participant {
+            session_id: self.session.get(),
+            user_id: self.user.clone(),
+            ..Default::default()
+        }
     }
 
     /// Reads a participant from the wire; `None` when its session id is unset.
@@ -62,7 +66,10 @@ pub fn left(peer: &Peer) -> Bytes {
 
 /// Asks a client for a key frame of `media_type`.
 pub fn keyframe_request(media_type: i32) -> Bytes {
-    let request = KeyframeRequest { media_type: protobuf::EnumOrUnknown::from_i32(media_type), ..Default::default() };
+    let request = KeyframeRequest {
+        media_type: protobuf::EnumOrUnknown::from_i32(media_type),
+        ..Default::default()
+    };
     server_packet(server_packet::Event::KeyframeRequest(request))
 }
 
@@ -114,7 +121,9 @@ impl Presence {
             presence_event::Event::Joined(p) => Self::Joined(Peer::from_proto(&p)?),
             presence_event::Event::Left(p) => Self::Left(Peer::from_proto(&p)?),
             presence_event::Event::Sync(_) => Self::Sync,
-            presence_event::Event::KeyframeRequest(k) => Self::KeyframeRequest(k.media_type.value()),
+            presence_event::Event::KeyframeRequest(k) => {
+                Self::KeyframeRequest(k.media_type.value())
+            }
             _ => return None,
         })
     }

@@ -4,13 +4,15 @@
 //! WebTransport) hand each packet a client sends to [`Session::handle_packet`], which checks it,
 //! stamps the sender's identity and fans it out to the room's other sessions on this instance
 //! and, once, to the [`bus`] for the other instances. Each session's outbound queue applies the
-//! drop policy of [`outbox`]; transports write what [`Session::outbound`] yields.
+//! drop policy of [`outbox`]; transports run [`connection::serve`], which writes what the
+//! session's [`Receiver`] yields.
 //!
 //! Nothing here touches sockets or media bytes; the one background future, [`Driver`], moves
 //! packets between the relay and the bus and is spawned by the binary.
 
 pub mod bus;
 pub mod config;
+pub mod connection;
 pub mod control;
 pub mod metrics;
 pub mod outbox;
@@ -20,5 +22,5 @@ mod room;
 
 pub use config::{OutboxLimits, RateLimit, RelayConfig};
 pub use metrics::Metrics;
-pub use relay::{Driver, JoinError, Relay, Session};
+pub use relay::{Driver, JoinError, Receiver, Relay, Session};
 pub use room::Outbound;

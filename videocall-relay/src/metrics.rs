@@ -79,8 +79,18 @@ impl Metrics {
         metric("bytes_in_total", "counter", "Bytes from clients.", get(&self.bytes_in));
         metric("packets_out_total", "counter", "Packets to clients.", get(&self.packets_out));
         metric("bytes_out_total", "counter", "Bytes to clients.", get(&self.bytes_out));
-        metric("bus_published_total", "counter", "Packets published to the bus.", get(&self.bus_published));
-        metric("bus_received_total", "counter", "Packets received from the bus.", get(&self.bus_received));
+        metric(
+            "bus_published_total",
+            "counter",
+            "Packets published to the bus.",
+            get(&self.bus_published),
+        );
+        metric(
+            "bus_received_total",
+            "counter",
+            "Packets received from the bus.",
+            get(&self.bus_received),
+        );
         metric("bus_errors_total", "counter", "Bus failures.", get(&self.bus_errors));
         metric(
             "bus_publish_dropped_total",
@@ -88,8 +98,18 @@ impl Metrics {
             "Packets not published: publish queue full.",
             get(&self.bus_publish_dropped),
         );
-        metric("bus_malformed_total", "counter", "Malformed packets from the bus.", get(&self.bus_malformed));
-        metric("keyframe_requests_total", "counter", "Key frame requests sent.", get(&self.keyframe_requests));
+        metric(
+            "bus_malformed_total",
+            "counter",
+            "Malformed packets from the bus.",
+            get(&self.bus_malformed),
+        );
+        metric(
+            "keyframe_requests_total",
+            "counter",
+            "Key frame requests sent.",
+            get(&self.keyframe_requests),
+        );
         let _ = writeln!(
             out,
             "# HELP videocall_dropped_packets_total Packets dropped for a receiver, by reason.\n\

@@ -216,10 +216,18 @@ impl Outbox {
         if dropped { Push::QueuedDroppingOldest } else { Push::Queued }
     }
 
-    fn push_video(&mut self, stream: StreamKey, keyframe: bool, packet: Bytes, now: Instant) -> Push {
+    fn push_video(
+        &mut self,
+        stream: StreamKey,
+        keyframe: bool,
+        packet: Bytes,
+        now: Instant,
+    ) -> Push {
         // A stream seen for the first time starts skipped: deltas before a key frame are useless.
-        let state = self.streams.entry(stream).or_insert(StreamState::Skipping { last_request: None });
-        let fits = self.video.fits(packet.len(), self.limits.video_packets, self.limits.video_bytes);
+        let state =
+            self.streams.entry(stream).or_insert(StreamState::Skipping { last_request: None });
+        let fits =
+            self.video.fits(packet.len(), self.limits.video_packets, self.limits.video_bytes);
         let flowing = matches!(state, StreamState::Flowing);
         if (flowing || keyframe) && fits {
             *state = StreamState::Flowing;
@@ -280,7 +288,10 @@ mod tests {
         let first = q.push(video(1, false), pkt(1), now);
         assert_eq!(
             first,
-            Push::Dropped { reason: DropReason::VideoUntilKeyframe, keyframe_request: Some(stream(1)) }
+            Push::Dropped {
+                reason: DropReason::VideoUntilKeyframe,
+                keyframe_request: Some(stream(1))
+            }
         );
         // Asked once per interval, not per frame.
         assert_eq!(
@@ -306,10 +317,16 @@ mod tests {
         assert_eq!(drain(&mut q, t0), [1, 2, 3]);
         // Room again, but stream 1 waits for a key frame; stream 2 flows.
         let t1 = t0 + Duration::from_millis(100);
-        assert!(matches!(q.push(video(1, false), pkt(5), t1), Push::Dropped { keyframe_request: None, .. }));
+        assert!(matches!(
+            q.push(video(1, false), pkt(5), t1),
+            Push::Dropped { keyframe_request: None, .. }
+        ));
         assert_eq!(q.push(video(2, false), pkt(6), t1), Push::Queued);
         let t2 = t0 + Duration::from_millis(600);
-        assert!(matches!(q.push(video(1, false), pkt(7), t2), Push::Dropped { keyframe_request: Some(_), .. }));
+        assert!(matches!(
+            q.push(video(1, false), pkt(7), t2),
+            Push::Dropped { keyframe_request: Some(_), .. }
+        ));
         assert_eq!(q.push(video(1, true), pkt(8), t2), Push::Queued);
         assert_eq!(drain(&mut q, t2), [6, 8]);
     }

@@ -32,7 +32,8 @@ impl RateLimiter {
         let burst = f64::from(self.limit.burst_secs.max(1));
         let max_packets = f64::from(self.limit.packets_per_sec) * burst;
         let max_bytes = f64::from(self.limit.bytes_per_sec) * burst;
-        self.packets = (self.packets + elapsed * f64::from(self.limit.packets_per_sec)).min(max_packets);
+        self.packets =
+            (self.packets + elapsed * f64::from(self.limit.packets_per_sec)).min(max_packets);
         self.bytes = (self.bytes + elapsed * f64::from(self.limit.bytes_per_sec)).min(max_bytes);
         let len = len as f64;
         if self.packets < 1.0 || self.bytes < len {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
 use videocall_types::wire::{self, Envelope};
 use videocall_types::{CloseReason, MediaType, PacketType, RoomId, SessionId, UserId, subject};
@@ -92,8 +92,14 @@ impl Shared {
         let interval = self.config.outbox.keyframe_request_interval;
         for stream in streams {
             match room.local(stream.sender) {
-                Some(sender) => sender.request_keyframe(stream.media_type, interval, now, &self.metrics),
-                None => self.announce(&room.id, stream.sender, Presence::KeyframeRequest(stream.media_type)),
+                Some(sender) => {
+                    sender.request_keyframe(stream.media_type, interval, now, &self.metrics)
+                }
+                None => self.announce(
+                    &room.id,
+                    stream.sender,
+                    Presence::KeyframeRequest(stream.media_type),
+                ),
             }
         }
     }
@@ -108,7 +114,9 @@ impl Shared {
 fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Class, CloseReason> {
     match envelope.kind() {
         None | Some(PacketType::SERVER) => Err(CloseReason::Unsupported),
-        Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => Ok(Class::Control),
+        Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => {
+            Ok(Class::Control)
+        }
         Some(PacketType::DIAGNOSTICS) => Ok(Class::Lossy),
         Some(PacketType::MEDIA) => Ok(match envelope.media_route() {
             Some(route) if matches!(route.kind(), Some(MediaType::VIDEO | MediaType::SCREEN)) => {
@@ -223,7 +231,11 @@ impl Relay {
             close_reason: None,
         };
         tracing::debug!(room = %session.room.id, session = %session_id, "joined");
-        shared.announce(&session.room.id, session_id, Presence::Joined(session.member.peer.clone()));
+        shared.announce(
+            &session.room.id,
+            session_id,
+            Presence::Joined(session.member.peer.clone()),
+        );
         self.subscribe(&session.room, session_id).await?;
         Ok(session)
     }
@@ -233,9 +245,10 @@ impl Relay {
         let shared = &self.shared;
         room.subscription
             .get_or_try_init(|| async {
-                let subscription = shared.bus.subscribe(subject::room(&room.id)).await.inspect_err(|_| {
-                    shared.metrics.bus_errors.fetch_add(1, Relaxed);
-                })?;
+                let subscription =
+                    shared.bus.subscribe(subject::room(&room.id)).await.inspect_err(|_| {
+                        shared.metrics.bus_errors.fetch_add(1, Relaxed);
+                    })?;
                 let (stop_tx, stop) = oneshot::channel();
                 let new = NewSubscription { room: Arc::downgrade(room), subscription, stop };
                 shared.subscriptions.send(new).await.map_err(|_| JoinError::ShuttingDown)?;
@@ -307,18 +320,10 @@ impl Session {
         Ok(())
     }
 
-    /// Waits for the next packet to send to the client, or for the reason to close.
-    pub async fn outbound(&self) -> Outbound {
-        loop {
-            if let Some(next) = self.member.poll_outbound(now()) {
-                if let Outbound::Packet(packet) = &next {
-                    self.shared.metrics.packets_out.fetch_add(1, Relaxed);
-                    self.shared.metrics.bytes_out.fetch_add(packet.len() as u64, Relaxed);
-                }
-                return next;
-            }
-            self.member.wait().await;
-        }
+    /// The reading end of this session's outbound queue, usable while the session handles
+    /// client packets.
+    pub fn receiver(&self) -> Receiver {
+        Receiver { member: self.member.clone(), metrics: self.shared.metrics.clone() }
     }
 
     /// The last packet to send before closing for `reason`, for clients that asked for SERVER
@@ -326,6 +331,28 @@ impl Session {
     pub fn farewell(&mut self, reason: CloseReason) -> Option<Bytes> {
         self.close_reason.get_or_insert(reason);
         self.member.ext.then(|| control::error(reason))
+    }
+}
+
+/// The reading end of a session's outbound queue.
+pub struct Receiver {
+    member: Arc<Member>,
+    metrics: Arc<Metrics>,
+}
+
+impl Receiver {
+    /// Waits for the next packet to send to the client, or for the reason to close.
+    pub async fn next(&self) -> Outbound {
+        loop {
+            if let Some(next) = self.member.poll_outbound(now()) {
+                if let Outbound::Packet(packet) = &next {
+                    self.metrics.packets_out.fetch_add(1, Relaxed);
+                    self.metrics.bytes_out.fetch_add(packet.len() as u64, Relaxed);
+                }
+                return next;
+            }
+            self.member.wait().await;
+        }
     }
 }
 
@@ -427,7 +454,9 @@ fn on_bus_message(shared: &Shared, room: &Room, message: BusMessage) {
     let now = now();
     shared.metrics.bus_received.fetch_add(1, Relaxed);
     match subject::parse(&room.id, &message.subject) {
-        Some(subject::Kind::Media(sender)) => on_remote_packet(shared, room, sender, &message.payload, now),
+        Some(subject::Kind::Media(sender)) => {
+            on_remote_packet(shared, room, sender, &message.payload, now)
+        }
         Some(subject::Kind::Presence(about)) => match Presence::decode(&message.payload) {
             Some(event) => on_presence(shared, room, about, event, now),
             None => {
@@ -440,7 +469,13 @@ fn on_bus_message(shared: &Shared, room: &Room, message: BusMessage) {
     }
 }
 
-fn on_remote_packet(shared: &Shared, room: &Room, sender: SessionId, payload: &Bytes, now: Instant) {
+fn on_remote_packet(
+    shared: &Shared,
+    room: &Room,
+    sender: SessionId,
+    payload: &Bytes,
+    now: Instant,
+) {
     let class = Envelope::read(payload).map_err(|_| ()).and_then(|envelope| {
         let class = classify(&envelope, sender).map_err(|_| ())?;
         let user = envelope.email.to_owned();
@@ -456,8 +491,12 @@ fn on_remote_packet(shared: &Shared, room: &Room, sender: SessionId, payload: &B
 
 fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, now: Instant) {
     match event {
-        Presence::Joined(peer) if peer.session == about => room.saw_remote(peer, now, &shared.metrics),
-        Presence::Left(peer) if peer.session == about => room.remote_left(about, now, &shared.metrics),
+        Presence::Joined(peer) if peer.session == about => {
+            room.saw_remote(peer, now, &shared.metrics)
+        }
+        Presence::Left(peer) if peer.session == about => {
+            room.remote_left(about, now, &shared.metrics)
+        }
         Presence::Sync => {
             for peer in room.local_peers() {
                 shared.announce(&room.id, peer.session, Presence::Joined(peer));

@@ -67,7 +67,13 @@ impl Member {
     }
 
     /// Queues a packet; counts drops; closes the member when it is hopelessly behind.
-    pub(crate) fn push(&self, class: Class, packet: Bytes, now: Instant, metrics: &Metrics) -> Option<StreamKey> {
+    pub(crate) fn push(
+        &self,
+        class: Class,
+        packet: Bytes,
+        now: Instant,
+        metrics: &Metrics,
+    ) -> Option<StreamKey> {
         let mut state = lock(&self.state);
         if state.closed.is_some() {
             return None;
@@ -97,7 +103,13 @@ impl Member {
     }
 
     /// Asks this member's client for a key frame, at most once per `interval` per media type.
-    pub(crate) fn request_keyframe(&self, media_type: i32, interval: Duration, now: Instant, metrics: &Metrics) {
+    pub(crate) fn request_keyframe(
+        &self,
+        media_type: i32,
+        interval: Duration,
+        now: Instant,
+        metrics: &Metrics,
+    ) {
         if !self.ext {
             return;
         }
@@ -230,10 +242,10 @@ impl Room {
         let members = lock(&self.members);
         let mut requests = Vec::new();
         for member in members.local.iter().filter(|m| m.peer.session != from) {
-            if let Some(stream) = member.push(class, packet.clone(), now, metrics) {
-                if !requests.contains(&stream) {
-                    requests.push(stream);
-                }
+            if let Some(stream) = member.push(class, packet.clone(), now, metrics)
+                && !requests.contains(&stream)
+            {
+                requests.push(stream);
             }
         }
         requests

@@ -41,9 +41,7 @@ fn validate(kind: &'static str, raw: &str) -> Result<String, IdError> {
     if id.is_empty() {
         return Err(IdError::Empty { kind });
     }
-    if let Some(found) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    if let Some(found) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
     {
         return Err(IdError::BadChar { kind, found });
     }
@@ -141,10 +139,7 @@ mod tests {
     #[test]
     fn refuses_empty_and_too_long() {
         assert_eq!(UserId::new(""), Err(IdError::Empty { kind: "user" }));
-        assert_eq!(
-            UserId::new(&"u".repeat(65)),
-            Err(IdError::TooLong { kind: "user", len: 65 })
-        );
+        assert_eq!(UserId::new(&"u".repeat(65)), Err(IdError::TooLong { kind: "user", len: 65 }));
         assert!(UserId::new(&"u".repeat(64)).is_ok());
     }
 

@@ -17,8 +17,8 @@ pub mod protos {
     include!(concat!(env!("OUT_DIR"), "/protos/mod.rs"));
 }
 
-pub use protos::media_packet::media_packet::MediaType;
 pub use protos::media_packet::MediaPacket;
+pub use protos::media_packet::media_packet::MediaType;
 pub use protos::packet_wrapper::packet_wrapper::PacketType;
 pub use protos::packet_wrapper::{PacketWrapper, RoutingHeader};
 pub use protos::server_packet::{PresenceEvent, ServerPacket};

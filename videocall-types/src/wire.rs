@@ -59,7 +59,14 @@ enum Value<'a> {
     Bytes(&'a [u8]),
 }
 
-/// Iterates over the fields of a protobuf message, yielding each with its byte span.
+/// One field of a message: its number, value, and the bytes it spans in the buffer.
+struct Field<'a> {
+    number: u32,
+    value: Value<'a>,
+    span: std::ops::Range<usize>,
+}
+
+/// Iterates over the fields of a protobuf message.
 struct Fields<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -90,13 +97,13 @@ impl<'a> Fields<'a> {
         Ok(bytes)
     }
 
-    /// The next field as (number, value, start..end span of the whole field).
-    fn next_field(&mut self) -> Option<Result<(u32, Value<'a>, std::ops::Range<usize>), WireError>> {
+    /// The next field, `None` at the end of the buffer.
+    fn next_field(&mut self) -> Option<Result<Field<'a>, WireError>> {
         if self.pos >= self.buf.len() {
             return None;
         }
         let start = self.pos;
-        Some(self.field().map(|(number, value)| (number, value, start..self.pos)))
+        Some(self.field().map(|(number, value)| Field { number, value, span: start..self.pos }))
     }
 
     fn field(&mut self) -> Result<(u32, Value<'a>), WireError> {
@@ -163,7 +170,7 @@ impl Route {
     fn merge(&mut self, buf: &[u8]) -> Result<(), WireError> {
         let mut fields = Fields::new(buf);
         while let Some(field) = fields.next_field() {
-            let (number, value, _) = field?;
+            let Field { number, value, .. } = field?;
             match number {
                 1 => self.media_type = expect_varint(number, value)? as i32,
                 2 => self.keyframe = expect_varint(number, value)? != 0,
@@ -196,7 +203,7 @@ impl<'a> Envelope<'a> {
         let mut env = Envelope::default();
         let mut fields = Fields::new(buf);
         while let Some(field) = fields.next_field() {
-            let (number, value, _) = field?;
+            let Field { number, value, .. } = field?;
             match number {
                 PW_PACKET_TYPE => env.packet_type = expect_varint(number, value)? as i32,
                 PW_EMAIL => {
@@ -240,7 +247,7 @@ fn legacy_media_route(data: &[u8]) -> Option<Route> {
     let mut frame_type_seen = false;
     let mut fields = Fields::new(data);
     while let Some(field) = fields.next_field() {
-        let (number, value, _) = field.ok()?;
+        let Field { number, value, .. } = field.ok()?;
         match (number, value) {
             (1, Value::Varint(v)) => route.media_type = v as i32,
             (4, Value::Bytes(b"key")) => (route.keyframe, frame_type_seen) = (true, true),
@@ -259,10 +266,10 @@ fn metadata_sequence(field: u32, meta: &[u8]) -> Option<u64> {
     let mut sequence = 0;
     let mut fields = Fields::new(meta);
     while let Some(field) = fields.next_field() {
-        if let (number, Value::Varint(v), _) = field.ok()? {
-            if number == wanted {
-                sequence = v;
-            }
+        if let Field { number, value: Value::Varint(v), .. } = field.ok()?
+            && number == wanted
+        {
+            sequence = v;
         }
     }
     Some(sequence)
@@ -288,7 +295,7 @@ pub fn stamp(buf: &[u8], user: &str, session: u64) -> Result<Vec<u8>, WireError>
     let mut out = Vec::with_capacity(buf.len() + user.len() + 16);
     let mut fields = Fields::new(buf);
     while let Some(field) = fields.next_field() {
-        let (number, _, span) = field?;
+        let Field { number, span, .. } = field?;
         if number != PW_EMAIL && number != PW_SESSION_ID {
             out.extend_from_slice(&buf[span]);
         }
@@ -313,7 +320,10 @@ mod tests {
             media_type: kind.into(),
             frame_type: frame.into(),
             data: vec![7; 100],
-            video_metadata: MessageField::some(VideoMetadata { sequence: seq, ..Default::default() }),
+            video_metadata: MessageField::some(VideoMetadata {
+                sequence: seq,
+                ..Default::default()
+            }),
             ..Default::default()
         };
         packet.write_to_bytes().unwrap()
@@ -390,7 +400,10 @@ mod tests {
         assert_eq!(Envelope::read(&[0x0b]), Err(WireError::WireType(3)));
         assert_eq!(Envelope::read(&[0x00, 0x00]), Err(WireError::FieldZero));
         assert_eq!(Envelope::read(&[0x12, 0x01, 0xff]), Err(WireError::Utf8));
-        assert!(matches!(Envelope::read(&[0x0a, 0x00]), Err(WireError::FieldType { field: 1, .. })));
+        assert!(matches!(
+            Envelope::read(&[0x0a, 0x00]),
+            Err(WireError::FieldType { field: 1, .. })
+        ));
         assert!(stamp(&[0x1a, 0x09], "a", 1).is_err());
     }
 

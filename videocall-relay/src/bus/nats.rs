@@ -28,7 +28,11 @@ pub struct NatsOptions {
 impl NatsOptions {
     /// Defaults for `url`.
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), subscription_capacity: 8192, connect_timeout: Duration::from_secs(5) }
+        Self {
+            url: url.into(),
+            subscription_capacity: 8192,
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -98,7 +102,8 @@ impl Bus for NatsBus {
         async move {
             let subscriber =
                 self.client.subscribe(subject).await.map_err(|e| BusError::Nats(e.to_string()))?;
-            let stream = subscriber.map(|m| BusMessage { subject: m.subject.to_string(), payload: m.payload });
+            let stream = subscriber
+                .map(|m| BusMessage { subject: m.subject.to_string(), payload: m.payload });
             Ok(stream.boxed())
         }
         .boxed()

@@ -1,0 +1,302 @@
+//! The relay's behaviour without sockets: sessions driven directly, buses in-process.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use protobuf::{Message, MessageField};
+use videocall_relay::bus::{LocalBus, LocalHub};
+use videocall_relay::outbox::DropReason;
+use videocall_relay::{Outbound, Receiver, Relay, RelayConfig, Session};
+use videocall_types::protos::media_packet::VideoMetadata;
+use videocall_types::protos::server_packet::server_packet::Event;
+use videocall_types::{
+    CloseReason, MediaPacket, MediaType, PacketType, PacketWrapper, RoomId, RoutingHeader,
+    ServerPacket, UserId,
+};
+
+fn relay_on(bus: LocalBus, config: RelayConfig) -> Relay {
+    let (relay, driver) = Relay::new(Arc::new(bus), config);
+    tokio::spawn(driver.run());
+    relay
+}
+
+fn relay() -> Relay {
+    relay_on(LocalBus::standalone(), RelayConfig::default())
+}
+
+async fn join(relay: &Relay, user: &str, room: &str, ext: bool) -> Session {
+    relay.join(UserId::new(user).unwrap(), RoomId::new(room).unwrap(), ext).await.unwrap()
+}
+
+fn media(kind: MediaType, key: bool, seq: u64, claimed_email: &str) -> Vec<u8> {
+    let inner = MediaPacket {
+        media_type: kind.into(),
+        frame_type: if key { "key" } else { "delta" }.into(),
+        data: vec![1; 64],
+        video_metadata: MessageField::some(VideoMetadata { sequence: seq, ..Default::default() }),
+        ..Default::default()
+    };
+    let route = RoutingHeader {
+        media_type: kind.into(),
+        keyframe: key,
+        sequence: seq,
+        ..Default::default()
+    };
+    PacketWrapper {
+        packet_type: PacketType::MEDIA.into(),
+        email: claimed_email.into(),
+        data: inner.write_to_bytes().unwrap(),
+        session_id: 424242,
+        route: MessageField::some(route),
+        ..Default::default()
+    }
+    .write_to_bytes()
+    .unwrap()
+}
+
+fn audio(seq: u64) -> Vec<u8> {
+    media(MediaType::AUDIO, true, seq, "")
+}
+
+/// Everything queued for `rx` right now (without waiting).
+async fn drain(rx: &Receiver) -> Vec<Outbound> {
+    let mut out = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(20), rx.next()).await {
+        let closed = matches!(next, Outbound::Close(_));
+        out.push(next);
+        if closed {
+            break;
+        }
+    }
+    out
+}
+
+fn wrappers(out: &[Outbound]) -> Vec<PacketWrapper> {
+    out.iter()
+        .filter_map(|o| match o {
+            Outbound::Packet(p) => Some(PacketWrapper::parse_from_bytes(p).unwrap()),
+            Outbound::Close(_) => None,
+        })
+        .collect()
+}
+
+fn server_events(out: &[Outbound]) -> Vec<Event> {
+    wrappers(out)
+        .into_iter()
+        .filter(|w| w.packet_type.enum_value() == Ok(PacketType::SERVER))
+        .filter_map(|w| ServerPacket::parse_from_bytes(&w.data).unwrap().event)
+        .collect()
+}
+
+fn media_only(out: &[Outbound]) -> Vec<PacketWrapper> {
+    wrappers(out)
+        .into_iter()
+        .filter(|w| w.packet_type.enum_value() == Ok(PacketType::MEDIA))
+        .collect()
+}
+
+#[tokio::test]
+async fn fan_out_reaches_everyone_in_the_room_but_the_sender() {
+    let relay = relay();
+    let mut alice = join(&relay, "alice", "r1", false).await;
+    let bob = join(&relay, "bob", "r1", false).await;
+    let carol = join(&relay, "carol", "r1", false).await;
+    let dave = join(&relay, "dave", "other", false).await;
+    alice.handle_packet(&audio(1)).unwrap();
+    assert_eq!(media_only(&drain(&bob.receiver()).await).len(), 1);
+    assert_eq!(media_only(&drain(&carol.receiver()).await).len(), 1);
+    assert!(drain(&alice.receiver()).await.is_empty(), "the sender gets nothing back");
+    assert!(drain(&dave.receiver()).await.is_empty(), "another room gets nothing");
+}
+
+#[tokio::test]
+async fn identity_is_stamped_over_what_the_client_claims() {
+    let relay = relay();
+    let mut mallory = join(&relay, "mallory", "r1", false).await;
+    let bob = join(&relay, "bob", "r1", false).await;
+    mallory.handle_packet(&media(MediaType::AUDIO, true, 1, "alice")).unwrap();
+    let got = media_only(&drain(&bob.receiver()).await);
+    assert_eq!(got[0].email, "mallory");
+    assert_eq!(got[0].session_id, mallory.id().get());
+    assert_ne!(got[0].session_id, 424242);
+}
+
+#[tokio::test]
+async fn two_connections_of_one_user_are_two_participants() {
+    let relay = relay();
+    let mut tab1 = join(&relay, "alice", "r1", true).await;
+    let tab2 = join(&relay, "alice", "r1", true).await;
+    assert_ne!(tab1.id(), tab2.id());
+    let rx2 = tab2.receiver();
+    drain(&rx2).await;
+    tab1.handle_packet(&audio(1)).unwrap();
+    let got = media_only(&drain(&rx2).await);
+    assert_eq!((got[0].email.as_str(), got[0].session_id), ("alice", tab1.id().get()));
+}
+
+#[tokio::test]
+async fn extended_clients_are_welcomed_and_told_who_joins_and_leaves() {
+    let relay = relay();
+    let alice = join(&relay, "alice", "r1", true).await;
+    let alice_rx = alice.receiver();
+    let Event::Welcome(welcome) = &server_events(&drain(&alice_rx).await)[0] else {
+        panic!("no welcome")
+    };
+    assert_eq!((welcome.you.user_id.as_str(), welcome.room_id.as_str()), ("alice", "r1"));
+    assert!(welcome.participants.is_empty());
+
+    let bob = join(&relay, "bob", "r1", true).await;
+    let Event::Welcome(welcome) = &server_events(&drain(&bob.receiver()).await)[0] else {
+        panic!()
+    };
+    assert_eq!(welcome.participants[0].user_id, "alice");
+    assert_eq!(welcome.participants[0].session_id, alice.id().get());
+    let Event::Joined(joined) = &server_events(&drain(&alice_rx).await)[0] else { panic!() };
+    assert_eq!((joined.user_id.as_str(), joined.session_id), ("bob", bob.id().get()));
+
+    let bob_id = bob.id();
+    drop(bob);
+    let Event::Left(left) = &server_events(&drain(&alice_rx).await)[0] else { panic!() };
+    assert_eq!(left.session_id, bob_id.get());
+}
+
+#[tokio::test]
+async fn plain_clients_never_get_server_packets() {
+    let relay = relay();
+    let old = join(&relay, "old", "r1", false).await;
+    let _new = join(&relay, "new", "r1", true).await;
+    assert!(drain(&old.receiver()).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_late_joiner_gets_video_from_the_next_keyframe_and_the_sender_is_asked_for_one() {
+    let relay = relay();
+    let mut alice = join(&relay, "alice", "r1", true).await;
+    let alice_rx = alice.receiver();
+    let bob = join(&relay, "bob", "r1", false).await;
+    drain(&alice_rx).await;
+    for seq in 1..=3 {
+        alice.handle_packet(&media(MediaType::VIDEO, false, seq, "")).unwrap();
+    }
+    let events = server_events(&drain(&alice_rx).await);
+    assert_eq!(events.len(), 1, "one request, not one per frame: {events:?}");
+    let Event::KeyframeRequest(request) = &events[0] else { panic!() };
+    assert_eq!(request.media_type.enum_value(), Ok(MediaType::VIDEO));
+    alice.handle_packet(&media(MediaType::VIDEO, true, 4, "")).unwrap();
+    alice.handle_packet(&media(MediaType::VIDEO, false, 5, "")).unwrap();
+    let seqs: Vec<u64> = media_only(&drain(&bob.receiver()).await)
+        .iter()
+        .map(|w| MediaPacket::parse_from_bytes(&w.data).unwrap().video_metadata.sequence)
+        .collect();
+    assert_eq!(seqs, [4, 5]);
+    assert_eq!(relay.metrics().drops(DropReason::VideoUntilKeyframe), 3);
+    assert_eq!(relay.metrics().keyframe_requests.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn bad_packets_are_refused_with_a_reason_and_counted() {
+    let config = RelayConfig { max_packet_bytes: 1000, ..RelayConfig::default() };
+    let relay = relay_on(LocalBus::standalone(), config);
+    let bob = join(&relay, "bob", "r1", false).await;
+    let cases: [(Vec<u8>, CloseReason); 4] = [
+        (vec![0x0b, 0x01], CloseReason::Malformed),
+        (vec![0x08, 0x63], CloseReason::Unsupported), // packet_type 99
+        (vec![0x08, 0x05], CloseReason::Unsupported), // SERVER, which only servers send
+        (vec![0u8; 1001], CloseReason::TooLarge),
+    ];
+    for (packet, reason) in cases {
+        let mut mallory = join(&relay, "mallory", "r1", false).await;
+        assert_eq!(mallory.handle_packet(&packet), Err(reason));
+    }
+    assert_eq!(relay.metrics().closes(CloseReason::Malformed), 1);
+    assert_eq!(relay.metrics().closes(CloseReason::Unsupported), 2);
+    assert_eq!(relay.metrics().closes(CloseReason::TooLarge), 1);
+    assert!(drain(&bob.receiver()).await.is_empty(), "nothing bad was relayed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_is_cut_off_by_the_rate_limit() {
+    let relay = relay();
+    let mut flooder = join(&relay, "flood", "r1", false).await;
+    let packet = audio(1);
+    let limit = RelayConfig::default().rate;
+    let burst = (limit.packets_per_sec * limit.burst_secs) as usize;
+    let refused = (0..burst + 10).position(|_| flooder.handle_packet(&packet).is_err());
+    assert_eq!(refused, Some(burst));
+    drop(flooder);
+    assert_eq!(relay.metrics().closes(CloseReason::RateLimited), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_receiver_that_stops_reading_is_dropped_without_hurting_the_others() {
+    let relay = relay();
+    let mut alice = join(&relay, "alice", "r1", false).await;
+    let stalled = join(&relay, "stalled", "r1", false).await;
+    let bob = join(&relay, "bob", "r1", false).await;
+    let bob_rx = bob.receiver();
+    let limits = RelayConfig::default().outbox;
+    let mut delivered = 0;
+    // 20 s of audio at 50 packets/s; bob reads, `stalled` never does.
+    for seq in 0..1000 {
+        alice.handle_packet(&audio(seq)).unwrap();
+        while let Ok(Outbound::Packet(_)) =
+            tokio::time::timeout(Duration::ZERO, bob_rx.next()).await
+        {
+            delivered += 1;
+        }
+        tokio::time::advance(Duration::from_millis(20)).await;
+    }
+    assert_eq!(delivered, 1000, "bob got every packet");
+    // It was cut off once it had taken nothing for the stall timeout, holding at most one
+    // lane's worth of packets until then.
+    let stalled_out = drain(&stalled.receiver()).await;
+    assert_eq!(stalled_out, [Outbound::Close(CloseReason::SlowReceiver)]);
+    drop(stalled);
+    assert_eq!(relay.metrics().closes(CloseReason::SlowReceiver), 1);
+    let stall_packets = limits.stall_timeout.as_millis() / 20;
+    assert!(stall_packets < limits.lossy_packets as u128, "the test must not depend on drops");
+}
+
+#[tokio::test]
+async fn two_instances_share_a_room_through_the_bus() {
+    let hub = LocalHub::new();
+    let a = relay_on(hub.connect(), RelayConfig::default());
+    let b = relay_on(hub.connect(), RelayConfig::default());
+    let mut alice = join(&a, "alice", "r1", true).await;
+    let bob = join(&b, "bob", "r1", true).await;
+    let bob_rx = bob.receiver();
+    // b asked who is in the room; a answered with alice.
+    let mut joined = None;
+    for _ in 0..50 {
+        if let Some(Event::Joined(p)) =
+            server_events(&drain(&bob_rx).await).into_iter().find(|e| matches!(e, Event::Joined(_)))
+        {
+            joined = Some(p);
+            break;
+        }
+    }
+    assert_eq!(joined.map(|p| p.session_id), Some(alice.id().get()));
+    alice.handle_packet(&media(MediaType::AUDIO, true, 1, "eve")).unwrap();
+    let got = media_only(&drain(&bob_rx).await);
+    assert_eq!((got[0].email.as_str(), got[0].session_id), ("alice", alice.id().get()));
+    // A video drop on b asks alice, on a, for a key frame.
+    let alice_rx = alice.receiver();
+    drain(&alice_rx).await;
+    alice.handle_packet(&media(MediaType::VIDEO, false, 2, "")).unwrap();
+    let events = server_events(&drain(&alice_rx).await);
+    assert!(matches!(events.as_slice(), [Event::KeyframeRequest(_)]), "{events:?}");
+}
+
+#[tokio::test]
+async fn shutdown_tells_every_session_to_go_away_and_refuses_new_ones() {
+    let relay = relay();
+    let alice = join(&relay, "alice", "r1", false).await;
+    relay.shutdown();
+    assert_eq!(alice.receiver().next().await, Outbound::Close(CloseReason::GoingAway));
+    assert!(
+        relay.join(UserId::new("late").unwrap(), RoomId::new("r1").unwrap(), false).await.is_err()
+    );
+    assert!(!relay.is_ready());
+}
