@@ -54,7 +54,7 @@ pub async fn serve<I, O>(
     keepalive: Keepalive,
 ) -> CloseReason
 where
-    I: Stream<Item = Incoming> + Unpin + Send,
+    I: Stream<Item = Incoming> + Unpin,
     O: Outgoing,
 {
     let receiver = session.receiver();
@@ -76,8 +76,11 @@ where
                 tokio::select! {
                     next = receiver.next() => match next {
                         Outbound::Packet(packet) => {
-                            if outgoing.send(packet).await.is_err() {
-                                return CloseReason::Normal;
+                            // A send that cannot complete means the client stopped reading.
+                            match tokio::time::timeout(receiver.stall_timeout(), outgoing.send(packet)).await {
+                                Err(_) => return CloseReason::SlowReceiver,
+                                Ok(Err(())) => return CloseReason::Normal,
+                                Ok(Ok(())) => {}
                             }
                         }
                         Outbound::Close(reason) => return reason,

@@ -195,10 +195,12 @@ impl Relay {
         }
     }
 
-    /// Joins `user` to `room`. `ext` asks for SERVER packets (the client sent `?ext=1`).
+    /// Joins `user` to `room`. `ext` asks for SERVER packets (the client sent `?ext=1`). A
+    /// refused join is counted in the close counters; callers only tell the client.
     pub async fn join(&self, user: UserId, room: RoomId, ext: bool) -> Result<Session, JoinError> {
         let shared = &self.shared;
         if shared.shutting_down.load(Relaxed) {
+            shared.metrics.closed(CloseReason::GoingAway);
             return Err(JoinError::ShuttingDown);
         }
         let session_id = loop {
@@ -222,8 +224,8 @@ impl Relay {
         };
         shared.metrics.sessions.fetch_add(1, Relaxed);
         shared.metrics.sessions_total.fetch_add(1, Relaxed);
-        // From here on, dropping `session` undoes the join.
-        let session = Session {
+        // From here on, dropping `session` undoes the join (and counts the close).
+        let mut session = Session {
             shared: shared.clone(),
             rate: RateLimiter::new(shared.config.rate, now),
             room,
@@ -236,7 +238,10 @@ impl Relay {
             session_id,
             Presence::Joined(session.member.peer.clone()),
         );
-        self.subscribe(&session.room, session_id).await?;
+        if let Err(err) = self.subscribe(&session.room, session_id).await {
+            session.close_reason = Some(err.close_reason());
+            return Err(err);
+        }
         Ok(session)
     }
 
@@ -323,7 +328,11 @@ impl Session {
     /// The reading end of this session's outbound queue, usable while the session handles
     /// client packets.
     pub fn receiver(&self) -> Receiver {
-        Receiver { member: self.member.clone(), metrics: self.shared.metrics.clone() }
+        Receiver {
+            member: self.member.clone(),
+            metrics: self.shared.metrics.clone(),
+            stall_timeout: self.shared.config.outbox.stall_timeout,
+        }
     }
 
     /// The last packet to send before closing for `reason`, for clients that asked for SERVER
@@ -338,9 +347,15 @@ impl Session {
 pub struct Receiver {
     member: Arc<Member>,
     metrics: Arc<Metrics>,
+    stall_timeout: Duration,
 }
 
 impl Receiver {
+    /// How long a client may take to accept one packet before it counts as stalled.
+    pub fn stall_timeout(&self) -> Duration {
+        self.stall_timeout
+    }
+
     /// Waits for the next packet to send to the client, or for the reason to close.
     pub async fn next(&self) -> Outbound {
         loop {

@@ -1,0 +1,127 @@
+//! The accept loop: a QUIC endpoint on the caller's socket, one task per connection, and the
+//! drain at shutdown.
+
+use std::future::Future;
+use std::net::UdpSocket;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::Instrument;
+use tracing::field::Empty;
+use videocall_relay::Relay;
+use videocall_types::CloseReason;
+use wtransport::config::QuicTransportConfig;
+use wtransport::endpoint::endpoint_side;
+use wtransport::{Endpoint, ServerConfig, VarInt};
+
+use crate::Error;
+use crate::config::Config;
+use crate::identity::Identity;
+use crate::session;
+
+/// Unidirectional streams an HTTP/3 client keeps open besides WebTransport's: control, QPACK
+/// encoder and QPACK decoder.
+const H3_UNI_STREAMS: u32 = 3;
+
+/// How long the closed endpoint gets to deliver its last CONNECTION_CLOSE frames.
+const CLOSE_GRACE: Duration = Duration::from_secs(1);
+
+type ConnectionTasks = tokio::task::JoinSet<()>;
+
+/// Serves WebTransport sessions on `socket` (already bound, e.g. to port 0 in tests) until
+/// `shutdown` resolves, then stops accepting and waits up to `config.drain_timeout` for open
+/// connections to end.
+///
+/// Each connection runs as a task this function spawns on the current runtime (a server's
+/// accept loop is the one place the library spawns); the tasks do not outlive it. The caller
+/// owns the relay's lifecycle: to drain, call [`Relay::shutdown`] before or as `shutdown`
+/// resolves, which makes every session close with "going away" (1001).
+pub async fn run(
+    socket: UdpSocket,
+    identity: Identity,
+    config: Config,
+    relay: Relay,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    socket.set_nonblocking(true).map_err(Error::Endpoint)?;
+    let endpoint =
+        Endpoint::server(server_config(socket, identity, &config)?).map_err(Error::Endpoint)?;
+    if let Ok(addr) = endpoint.local_addr() {
+        tracing::info!(%addr, "webtransport listening");
+    }
+    let config = Arc::new(config);
+    let mut connections = ConnectionTasks::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            incoming = endpoint.accept() => {
+                let span = tracing::info_span!(
+                    "webtransport",
+                    remote = %incoming.remote_address(),
+                    user = Empty,
+                    room = Empty,
+                    session = Empty,
+                );
+                let task = session::handle(incoming, relay.clone(), config.clone());
+                connections.spawn(task.instrument(span));
+            }
+            Some(done) = connections.join_next(), if !connections.is_empty() => log_task_end(done),
+        }
+    }
+    drain(&endpoint, connections, config.drain_timeout).await;
+    Ok(())
+}
+
+fn server_config(
+    socket: UdpSocket,
+    identity: Identity,
+    config: &Config,
+) -> Result<ServerConfig, Error> {
+    let mut transport = QuicTransportConfig::default();
+    let uni_streams = config.max_incoming_streams.saturating_add(H3_UNI_STREAMS);
+    transport.max_concurrent_uni_streams(wtransport::quinn::VarInt::from_u32(uni_streams));
+    Ok(ServerConfig::builder()
+        .with_bind_socket(socket)
+        .with_custom_transport(identity.into_inner(), transport)
+        .keep_alive_interval(Some(config.keep_alive))
+        .max_idle_timeout(Some(config.max_idle_timeout))
+        .map_err(|_| Error::IdleTimeout)?
+        .build())
+}
+
+/// Refuses new connections while the open ones end, then closes the endpoint.
+async fn drain(
+    endpoint: &Endpoint<endpoint_side::Server>,
+    mut connections: ConnectionTasks,
+    timeout: Duration,
+) {
+    tracing::info!(open = connections.len(), "webtransport draining");
+    let drained = tokio::time::timeout(timeout, async {
+        loop {
+            tokio::select! {
+                incoming = endpoint.accept() => incoming.refuse(),
+                done = connections.join_next() => match done {
+                    Some(done) => log_task_end(done),
+                    None => break,
+                },
+            }
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(open = connections.len(), "drain deadline passed; dropping connections");
+        connections.shutdown().await;
+    }
+    // No `accept` is pending here (closing under one would make wtransport panic).
+    let reason = CloseReason::GoingAway;
+    endpoint.close(VarInt::from_u32(reason.code().into()), reason.description().as_bytes());
+    let _ = tokio::time::timeout(CLOSE_GRACE, endpoint.wait_idle()).await;
+    tracing::info!("webtransport stopped");
+}
+
+fn log_task_end(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        tracing::error!(%error, "connection task failed");
+    }
+}

@@ -1,0 +1,81 @@
+//! One client connection: QUIC handshake, lobby path check, join, then the relay's connection
+//! loop until either side ends it.
+
+use std::sync::Arc;
+
+use tracing::Span;
+use videocall_relay::Relay;
+use videocall_relay::connection::{self, Keepalive};
+use videocall_types::CloseReason;
+use wtransport::Connection;
+use wtransport::endpoint::{IncomingSession, SessionRequest};
+
+use crate::config::Config;
+use crate::incoming;
+use crate::lobby::Lobby;
+use crate::outgoing::{self, Sender};
+
+/// Serves one incoming connection to its end. Runs inside the connection's span, whose `user`,
+/// `room` and `session` fields it fills in as they become known.
+pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<Config>) {
+    let opened = tokio::time::timeout(config.handshake_timeout, open(incoming, &relay)).await;
+    let Ok(Some((connection, lobby))) = opened else {
+        if opened.is_err() {
+            tracing::debug!("handshake timed out");
+        }
+        return;
+    };
+    let session = match relay.join(lobby.user, lobby.room, lobby.ext).await {
+        Ok(session) => session,
+        Err(error) => {
+            let reason = error.close_reason();
+            tracing::warn!(%error, reason = reason.as_str(), "cannot join");
+            outgoing::close(&connection, reason);
+            return;
+        }
+    };
+    Span::current().record("session", session.id().get());
+    tracing::debug!("joined");
+    let packets = incoming::packets(
+        connection.clone(),
+        config.max_incoming_streams as usize,
+        config.max_packet_bytes,
+    );
+    let keepalive = Keepalive { ping_interval: None, idle_timeout: config.idle_timeout };
+    let reason =
+        connection::serve(session, packets, Sender::new(connection.clone()), keepalive).await;
+    // `serve` closes too, but gives up on a client that does not acknowledge its last words;
+    // closing again is harmless and makes sure the client learns the reason.
+    outgoing::close(&connection, reason);
+    tracing::info!(reason = reason.as_str(), code = reason.code(), "connection closed");
+}
+
+/// Completes the handshake and accepts the session request if its path names a lobby.
+async fn open(incoming: IncomingSession, relay: &Relay) -> Option<(Connection, Lobby)> {
+    let request =
+        incoming.await.inspect_err(|error| tracing::debug!(%error, "handshake failed")).ok()?;
+    let lobby = match Lobby::parse(request.path()) {
+        Ok(lobby) => lobby,
+        Err(error) => {
+            refuse(request, &error, relay).await;
+            return None;
+        }
+    };
+    let span = Span::current();
+    span.record("user", lobby.user.as_str());
+    span.record("room", lobby.room.as_str());
+    let connection = request
+        .accept()
+        .await
+        .inspect_err(|error| tracing::debug!(%error, "session not accepted"))
+        .ok()?;
+    Some((connection, lobby))
+}
+
+/// Answers a request for no valid lobby with 404 (wtransport offers 403, 404 and 429; the
+/// path names no lobby that exists, and a 400 is not available).
+async fn refuse(request: SessionRequest, error: &crate::lobby::LobbyError, relay: &Relay) {
+    tracing::info!(%error, "refusing session request");
+    relay.metrics().closed(CloseReason::InvalidId);
+    request.not_found().await;
+}
