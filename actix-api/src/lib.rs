@@ -1,1 +1,13 @@
-//! (in progress)
+//! videocall's HTTP server: the WebSocket relay endpoint, health and metrics, the web UI, and in
+//! all-in-one mode the WebTransport listener in the same process.
+//!
+//! [`run`] takes sockets the caller bound and a shutdown future, so tests run servers on port 0.
+
+mod config;
+mod routes;
+mod server;
+mod state;
+mod websocket;
+
+pub use config::Config;
+pub use server::{Error, Listeners, run};

@@ -1,0 +1,120 @@
+//! The server's configuration: one clap struct, flags with environment fallbacks.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
+
+/// Command line and environment of `actix-api`.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(
+    name = "actix-api",
+    version,
+    about = "videocall relay server (WebSocket, and WebTransport in all-in-one mode)"
+)]
+pub struct Config {
+    /// Address for HTTP and WebSocket.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
+    pub listen: SocketAddr,
+
+    /// NATS server(s), e.g. nats://nats:4222. Without it the server runs all-in-one: an
+    /// in-process bus and the WebTransport listener in this process.
+    #[arg(long, env = "NATS_URL")]
+    pub nats_url: Option<String>,
+
+    /// Serve WebTransport from this process too. Defaults to on without NATS_URL (all-in-one)
+    /// and off with it (split deployments run webtransport-server).
+    #[arg(long, env = "EMBEDDED_WEBTRANSPORT")]
+    pub embedded_webtransport: Option<bool>,
+
+    /// UDP address of the embedded WebTransport listener.
+    #[arg(long, env = "WEBTRANSPORT_LISTEN_ADDR", default_value = "0.0.0.0:4433")]
+    pub webtransport_listen: SocketAddr,
+
+    /// PEM certificate for WebTransport; without it a self-signed one (valid 14 days) is made
+    /// at start and its hash served at /api/v1/webtransport/certificate-hash.
+    #[arg(long, env = "CERT_PATH", requires = "key_path")]
+    pub cert_path: Option<PathBuf>,
+
+    /// PEM private key for --cert-path.
+    #[arg(long, env = "KEY_PATH", requires = "cert_path")]
+    pub key_path: Option<PathBuf>,
+
+    /// Directory with the built web UI, served with a fallback to its index.html. Without it, a
+    /// built-in status page is served.
+    #[arg(long, env = "UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+
+    /// Largest accepted packet, in bytes.
+    #[arg(long, env = "MAX_PACKET_BYTES", default_value_t = 1_000_000)]
+    pub max_packet_bytes: usize,
+
+    /// Sustained packets per second one connection may send.
+    #[arg(long, env = "RATE_LIMIT_PACKETS", default_value_t = 1000)]
+    pub rate_limit_packets: u32,
+
+    /// Sustained bytes per second one connection may send.
+    #[arg(long, env = "RATE_LIMIT_BYTES", default_value_t = 4_000_000)]
+    pub rate_limit_bytes: u32,
+
+    /// Seconds between WebSocket pings.
+    #[arg(long, env = "PING_INTERVAL_SECS", default_value_t = 5)]
+    pub ping_interval_secs: u64,
+
+    /// Seconds of silence (not even a pong) after which a client is dropped.
+    #[arg(long, env = "CLIENT_TIMEOUT_SECS", default_value_t = 15)]
+    pub client_timeout_secs: u64,
+
+    /// Seconds a client may leave queued packets unread before it is disconnected as too slow.
+    #[arg(long, env = "SLOW_RECEIVER_TIMEOUT_SECS", default_value_t = 10)]
+    pub slow_receiver_timeout_secs: u64,
+
+    /// Seconds to wait for connections to close on shutdown.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Config {
+    /// Whether this process also serves WebTransport.
+    pub fn webtransport_enabled(&self) -> bool {
+        self.embedded_webtransport.unwrap_or(self.nats_url.is_none())
+    }
+
+    /// The relay's limits.
+    pub fn relay(&self) -> RelayConfig {
+        RelayConfig {
+            max_packet_bytes: self.max_packet_bytes,
+            rate: RateLimit {
+                packets_per_sec: self.rate_limit_packets,
+                bytes_per_sec: self.rate_limit_bytes,
+                ..RateLimit::default()
+            },
+            outbox: OutboxLimits {
+                stall_timeout: Duration::from_secs(self.slow_receiver_timeout_secs.max(1)),
+                ..OutboxLimits::default()
+            },
+            ..RelayConfig::default()
+        }
+    }
+
+    /// WebSocket ping interval.
+    pub fn ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ping_interval_secs.max(1))
+    }
+
+    /// Silent-client timeout.
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_secs(self.client_timeout_secs.max(1))
+    }
+
+    /// Shutdown deadline.
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_secs(self.shutdown_timeout_secs)
+    }
+
+    /// A configuration with every default, for tests and embedding.
+    pub fn defaults() -> Self {
+        <Self as clap::Parser>::parse_from(["actix-api"])
+    }
+}

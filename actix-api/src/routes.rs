@@ -1,0 +1,67 @@
+//! Health, readiness, metrics, the WebTransport certificate hash and the UI.
+
+use std::fmt::Write;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// A JSON error body: `{"error": "..."}`.
+pub(crate) fn error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({ "error": message }))
+}
+
+/// `GET /healthz`: the process is alive.
+pub(crate) async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain").body("ok")
+}
+
+/// `GET /readyz`: the bus is connected and the server is not shutting down.
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.relay.is_ready() {
+        HttpResponse::Ok().content_type("text/plain").body("ready")
+    } else {
+        HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("not ready: bus disconnected or shutting down")
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let mut body = String::with_capacity(4096);
+    state.relay.metrics().render(&mut body);
+    let _ = writeln!(
+        body,
+        "# HELP videocall_bus_connected Whether the bus is connected.\n\
+         # TYPE videocall_bus_connected gauge\nvideocall_bus_connected {}",
+        u8::from(state.relay.is_ready())
+    );
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
+}
+
+/// `GET /api/v1/webtransport/certificate-hash`: what browsers pass as
+/// `serverCertificateHashes` to trust the self-signed WebTransport certificate.
+pub(crate) async fn certificate_hash(state: web::Data<AppState>) -> HttpResponse {
+    let Some(hash) = state.certificate_hash else {
+        return error(StatusCode::NOT_FOUND, "WebTransport is not served by this process");
+    };
+    let hex = hash.iter().fold(String::with_capacity(64), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    });
+    HttpResponse::Ok().json(json!({
+        "algorithm": "sha-256",
+        "value": hash.to_vec(),
+        "hex": hex,
+    }))
+}
+
+/// The built-in page served when no UI directory is configured.
+pub(crate) async fn status_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("../static/index.html"))
+}

@@ -1,0 +1,177 @@
+//! Builds the relay and the HTTP app from a [`Config`] and runs them until shutdown.
+
+use std::future::Future;
+use std::net::{TcpListener, UdpSocket};
+use std::sync::Arc;
+
+use actix_web::{App, HttpServer, web};
+use videocall_relay::Relay;
+use videocall_relay::bus::{Bus, LocalBus, NatsBus, NatsOptions};
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{routes, websocket};
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Connecting to NATS failed.
+    #[error("bus: {0}")]
+    Bus(#[from] videocall_relay::bus::BusError),
+    /// The HTTP server failed.
+    #[error("http server: {0}")]
+    Http(#[from] std::io::Error),
+    /// The WebTransport listener failed.
+    #[error("webtransport: {0}")]
+    WebTransport(#[from] webtransport_server::Error),
+    /// All-in-one mode needs a UDP socket for WebTransport.
+    #[error("WebTransport is enabled but no UDP socket was given")]
+    MissingWebTransportSocket,
+}
+
+/// The sockets the server serves on, bound by the caller (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    /// HTTP and WebSocket.
+    pub http: TcpListener,
+    /// WebTransport, when this process serves it ([`Config::webtransport_enabled`]).
+    pub webtransport: Option<UdpSocket>,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub fn bind(config: &Config) -> std::io::Result<Self> {
+        let http = TcpListener::bind(config.listen)?;
+        let webtransport = config
+            .webtransport_enabled()
+            .then(|| UdpSocket::bind(config.webtransport_listen))
+            .transpose()?;
+        Ok(Self { http, webtransport })
+    }
+}
+
+async fn connect_bus(config: &Config) -> Result<Arc<dyn Bus>, Error> {
+    Ok(match &config.nats_url {
+        Some(url) => {
+            tracing::info!(%url, "using NATS");
+            Arc::new(NatsBus::connect(&NatsOptions::new(url.clone())).await?)
+        }
+        None => {
+            tracing::info!("no NATS_URL: using the in-process bus");
+            Arc::new(LocalBus::standalone())
+        }
+    })
+}
+
+/// Runs the server until `shutdown` resolves; then tells every client to go away and waits (up
+/// to the configured deadline) for connections to close.
+pub async fn run(
+    listeners: Listeners,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), Error> {
+    let config = Arc::new(config);
+    let bus = connect_bus(&config).await?;
+    let (relay, driver) = Relay::new(bus, config.relay());
+    let driver = tokio::spawn(driver.run());
+
+    let webtransport = match (config.webtransport_enabled(), listeners.webtransport) {
+        (false, _) => None,
+        (true, None) => return Err(Error::MissingWebTransportSocket),
+        (true, Some(socket)) => Some((socket, load_identity(&config).await?)),
+    };
+    let certificate_hash =
+        webtransport.as_ref().map(|(_, identity)| *identity.certificate_hash().as_bytes());
+    let state =
+        web::Data::new(AppState { relay: relay.clone(), config: config.clone(), certificate_hash });
+
+    let http = http_server(listeners.http, state, &config)?;
+    let http_handle = http.handle();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let webtransport = webtransport.map(|(socket, identity)| {
+        let mut stop = stop_rx.clone();
+        let wt_config = webtransport_server::Config::from_relay(relay.config());
+        tokio::spawn(webtransport_server::run(
+            socket,
+            identity,
+            wt_config,
+            relay.clone(),
+            async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            },
+        ))
+    });
+    let http = tokio::spawn(http);
+
+    shutdown.await;
+    tracing::info!("shutting down: telling clients to reconnect elsewhere");
+    relay.shutdown();
+    let _ = stop_tx.send(true);
+    http_handle.stop(true).await;
+    let http_result = http.await.map_err(std::io::Error::other)?;
+    if let Some(webtransport) = webtransport {
+        webtransport.await.map_err(std::io::Error::other)??;
+    }
+    drop(relay);
+    driver.abort();
+    http_result.map_err(Error::Http)
+}
+
+async fn load_identity(config: &Config) -> Result<webtransport_server::Identity, Error> {
+    Ok(match (&config.cert_path, &config.key_path) {
+        (Some(cert), Some(key)) => webtransport_server::Identity::load_pem(cert, key).await?,
+        _ => {
+            let identity = webtransport_server::Identity::self_signed::<&str>(&[])?;
+            tracing::info!(hash = %identity.certificate_hash().to_hex(), "self-signed WebTransport certificate, valid 14 days");
+            identity
+        }
+    })
+}
+
+fn http_server(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    config: &Config,
+) -> std::io::Result<actix_web::dev::Server> {
+    let ui_dir = config.ui_dir.clone();
+    let server = HttpServer::new(move || {
+        let app = App::new()
+            .app_data(state.clone())
+            .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
+            .route("/healthz", web::get().to(routes::healthz))
+            .route("/readyz", web::get().to(routes::readyz))
+            .route("/metrics", web::get().to(routes::metrics))
+            .route(
+                "/api/v1/webtransport/certificate-hash",
+                web::get().to(routes::certificate_hash),
+            );
+        match &ui_dir {
+            Some(dir) => app.service(spa(dir)),
+            None => app.default_service(web::get().to(routes::status_page)),
+        }
+    })
+    // Nagle's algorithm adds tens of milliseconds to small media packets.
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_timeout().as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Static files of the UI, falling back to its `index.html` for client-side routes.
+fn spa(dir: &std::path::Path) -> actix_files::Files {
+    let index = dir.join("index.html");
+    actix_files::Files::new("/", dir).index_file("index.html").default_handler(web::get().to(
+        move |req: actix_web::HttpRequest| {
+            let index = index.clone();
+            async move {
+                actix_files::NamedFile::open_async(index).await.map(|file| file.into_response(&req))
+            }
+        },
+    ))
+}

@@ -1,0 +1,123 @@
+//! `GET /lobby/{user}/{room}`: the WebSocket transport. One binary message is one
+//! `PacketWrapper`, both ways; everything else is the relay's [`serve`] loop.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, CloseCode};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use serde::Deserialize;
+use tracing::Instrument;
+use videocall_relay::connection::{Incoming, Keepalive, Outgoing, serve};
+use videocall_types::{CloseReason, RoomId, UserId};
+
+use crate::state::AppState;
+
+/// Query parameters of the lobby URL.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LobbyQuery {
+    /// `1` asks for the server's extensions (SERVER packets).
+    #[serde(default)]
+    ext: Option<String>,
+}
+
+/// Upgrades to a WebSocket and joins the room, or answers 400 for invalid ids.
+pub(crate) async fn lobby(
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<(String, String)>,
+    query: web::Query<LobbyQuery>,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let (user, room) = path.into_inner();
+    let ids = UserId::new(&user).and_then(|user| Ok((user, RoomId::new(&room)?)));
+    let (user, room) = match ids {
+        Ok(ids) => ids,
+        Err(err) => {
+            state.relay.metrics().closed(CloseReason::InvalidId);
+            return Ok(crate::routes::error(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                &err.to_string(),
+            ));
+        }
+    };
+    let ext = matches!(query.ext.as_deref(), Some("1" | "true"));
+    let session = match state.relay.join(user, room, ext).await {
+        Ok(session) => session,
+        Err(err) => {
+            let status = actix_web::http::StatusCode::SERVICE_UNAVAILABLE;
+            return Ok(crate::routes::error(status, &err.to_string()));
+        }
+    };
+    let (response, ws, messages) = actix_ws::handle(&req, body)?;
+    let max = state.config.max_packet_bytes;
+    let messages =
+        messages.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
+    let keepalive = Keepalive {
+        ping_interval: Some(state.config.ping_interval()),
+        idle_timeout: state.config.client_timeout(),
+    };
+    let span = tracing::info_span!("ws", room = %session.room(), session = %session.id(), user = %session.user());
+    let incoming = incoming(messages, ws.clone());
+    actix_web::rt::spawn(
+        async move {
+            tracing::debug!("connected");
+            let reason = serve(session, incoming, WsOutgoing(ws), keepalive).await;
+            tracing::debug!(reason = reason.as_str(), "closed");
+        }
+        .instrument(span),
+    );
+    Ok(response)
+}
+
+/// Turns WebSocket messages into relay input; answers pings on the way.
+fn incoming(
+    messages: actix_ws::AggregatedMessageStream,
+    ws: actix_ws::Session,
+) -> impl Stream<Item = Incoming> + Unpin {
+    let messages = messages.then(move |message| {
+        let mut ws = ws.clone();
+        async move {
+            match message {
+                Ok(AggregatedMessage::Binary(packet)) => Some(Incoming::Packet(packet)),
+                Ok(AggregatedMessage::Text(_)) => Some(Incoming::Refused(CloseReason::Unsupported)),
+                Ok(AggregatedMessage::Ping(payload)) => {
+                    let _ = ws.pong(&payload).await;
+                    Some(Incoming::Alive)
+                }
+                Ok(AggregatedMessage::Pong(_)) => Some(Incoming::Alive),
+                Ok(AggregatedMessage::Close(_)) => None,
+                Err(actix_ws::ProtocolError::Overflow) => {
+                    Some(Incoming::Refused(CloseReason::TooLarge))
+                }
+                Err(err) => {
+                    tracing::debug!(%err, "websocket protocol error");
+                    Some(Incoming::Refused(CloseReason::Malformed))
+                }
+            }
+        }
+    });
+    Box::pin(
+        messages.take_while(|m| std::future::ready(m.is_some())).filter_map(std::future::ready),
+    )
+}
+
+/// The sending half of an actix WebSocket.
+struct WsOutgoing(actix_ws::Session);
+
+impl Outgoing for WsOutgoing {
+    async fn send(&mut self, packet: Bytes) -> Result<(), ()> {
+        self.0.binary(packet).await.map_err(|_| ())
+    }
+
+    async fn ping(&mut self) -> Result<(), ()> {
+        self.0.ping(b"").await.map_err(|_| ())
+    }
+
+    async fn close(self, reason: CloseReason) {
+        let close = actix_ws::CloseReason {
+            code: CloseCode::from(reason.code()),
+            description: Some(reason.description().to_owned()),
+        };
+        let _ = self.0.close(Some(close)).await;
+    }
+}
