@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building and testing videocall needs on Debian 12, idempotently.
+#   scripts/deps.sh run    what `make run` needs: the Rust toolchain's targets
+#   scripts/deps.sh test   plus nats-server and cargo-nextest for the test suite
+set -euo pipefail
+
+what="${1:-test}"
+
+say() { printf '==> %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "need root to run: $*" >&2; exit 1
+  fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "apt-get install ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust with rustup first" >&2; exit 1; }
+
+# The wire-format and client crates must build for browsers.
+rustup target list --installed | grep -qx wasm32-unknown-unknown || {
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+}
+
+[ "$what" = run ] && exit 0
+
+# Multi-instance tests run a real NATS server.
+apt_install nats-server
+
+NEXTEST_VERSION=0.9.143
+if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then
+  if cargo nextest --version >/dev/null 2>&1; then
+    say "using the installed $(cargo nextest --version | head -1)"
+  else
+    say "cargo install cargo-nextest $NEXTEST_VERSION"
+    cargo install cargo-nextest --version "$NEXTEST_VERSION" --locked
+  fi
+fi
