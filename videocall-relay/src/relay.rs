@@ -2,7 +2,6 @@
 //! room on this instance and across the bus, and keeps one bus subscription per room.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
@@ -426,15 +425,6 @@ impl Driver {
             while running.next().await.is_some() {}
         };
         futures::future::join(publisher, pumps).await;
-    }
-}
-
-impl std::future::IntoFuture for Driver {
-    type Output = ();
-    type IntoFuture = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
-
-    fn into_future(self) -> Self::IntoFuture {
-        Box::pin(self.run())
     }
 }
 
