@@ -136,7 +136,11 @@ mod tests {
         let mut exact = Backoff::new(BackoffConfig::default());
         for delay in &first {
             let base = exact.next_delay();
-            assert!(*delay >= base / 2 && *delay <= base, "{delay:?} outside [{:?}, {base:?}]", base / 2);
+            assert!(
+                *delay >= base / 2 && *delay <= base,
+                "{delay:?} outside [{:?}, {base:?}]",
+                base / 2
+            );
         }
         let other = Backoff::new(BackoffConfig { jitter_seed: Some(7), ..config });
         let mut other = other;

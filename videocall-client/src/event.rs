@@ -90,9 +90,11 @@ impl TransportKind {
 /// application reads too slowly (see the crate docs for the queue policy).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// The connection is up. With extensions this follows the server's `Welcome` (or its absence
-    /// after a short wait, for old servers); the participants are also announced one by one with
-    /// [`Event::PeerJoined`] when the client did not know them yet.
+    /// The connection is up. It precedes the other events of its connection (a connection that
+    /// closes before the server said anything reports only `Disconnected`). With extensions it
+    /// follows the server's `Welcome` (or, from an old server, its first other packet or a 2 s
+    /// wait); the participants are also announced one by one with [`Event::PeerJoined`] when
+    /// the client did not know them yet.
     Connected {
         /// The transport in use.
         transport: TransportKind,

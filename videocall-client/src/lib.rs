@@ -1,1 +1,40 @@
-//! (in progress)
+//! The videocall client core, shared by the browser app and the native CLI, bot and tests.
+//!
+//! The platform-independent part is pure protocol logic with no I/O and no clocks (time is
+//! passed in), and compiles for `wasm32-unknown-unknown`:
+//! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
+//! (building and reading packets), [`backoff`], [`lobby`] (URLs), [`event`] and [`options`].
+//!
+//! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
+//! a `Driver` future the caller spawns (native items are not documented on wasm32). Queue
+//! policies:
+//!
+//! - **Events** (to the application): bounded ([`ClientOptions::event_capacity`], default
+//!   1024). [`Event::Packet`] is dropped and counted when fewer than a reserve of free slots is
+//!   left; control events (connection, peers, key frame requests) are never dropped: when even
+//!   the reserve is used up the driver waits for the application to read, which stalls the
+//!   connection (a server then drops the client as a slow receiver and it reconnects).
+//! - **Outgoing** (from `ClientHandle::send`): bounded ([`ClientOptions::send_capacity`],
+//!   default 256). A full queue refuses the new packet at once with `SendError::Full`; while
+//!   disconnected sends are refused with `SendError::NotConnected`; packets still queued when
+//!   a connection is lost are discarded. All of these are counted in [`Stats::dropped_outgoing`].
+
+pub mod backoff;
+pub mod event;
+pub mod lobby;
+pub mod options;
+pub mod packet;
+pub mod peers;
+pub mod session;
+pub mod stats;
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native;
+
+pub use backoff::{Backoff, BackoffConfig};
+pub use event::{Event, LeaveReason, MediaFlags, PeerInfo, PeerKey, TransportKind};
+pub use options::{ClientOptions, TransportChoice};
+pub use stats::Stats;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub use native::{Client, ClientHandle, Driver, Events, SendError};

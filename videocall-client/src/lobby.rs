@@ -43,7 +43,9 @@ pub fn url(
         (TransportKind::WebSocket, "wss" | "https") => "wss",
         (TransportKind::WebTransport, "https") => "https",
         (TransportKind::WebSocket, found) => return Err(scheme_error(transport, "ws/wss", found)),
-        (TransportKind::WebTransport, found) => return Err(scheme_error(transport, "https", found)),
+        (TransportKind::WebTransport, found) => {
+            return Err(scheme_error(transport, "https", found));
+        }
     };
     url.set_scheme(scheme).map_err(|()| scheme_error(transport, "ws/wss", base.scheme()))?;
     url.set_fragment(None);

@@ -106,7 +106,9 @@ impl ClientOptions {
             Ok(Endpoint { kind, url, cert_hash })
         };
         match &self.transport {
-            TransportChoice::WebSocket { url } => Ok(vec![make(TransportKind::WebSocket, url, None)?]),
+            TransportChoice::WebSocket { url } => {
+                Ok(vec![make(TransportKind::WebSocket, url, None)?])
+            }
             TransportChoice::WebTransport { url, cert_hash } => {
                 Ok(vec![make(TransportKind::WebTransport, url, *cert_hash)?])
             }
@@ -141,10 +143,8 @@ mod tests {
             websocket: Url::parse("ws://h:8080").unwrap(),
         });
         let endpoints = opts.endpoints().unwrap();
-        let summary: Vec<(TransportKind, &str, bool)> = endpoints
-            .iter()
-            .map(|e| (e.kind, e.url.as_str(), e.cert_hash.is_some()))
-            .collect();
+        let summary: Vec<(TransportKind, &str, bool)> =
+            endpoints.iter().map(|e| (e.kind, e.url.as_str(), e.cert_hash.is_some())).collect();
         assert_eq!(
             summary,
             [

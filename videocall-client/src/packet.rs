@@ -191,7 +191,9 @@ fn parse_server(data: &[u8]) -> Result<ServerMessage, ParseError> {
             Ok(kind) => ServerMessage::KeyframeRequest(kind),
             Err(_) => ServerMessage::Unknown,
         },
-        Some(server_packet::Event::Error(e)) => ServerMessage::Error { code: e.code, text: e.reason },
+        Some(server_packet::Event::Error(e)) => {
+            ServerMessage::Error { code: e.code, text: e.reason }
+        }
         _ => ServerMessage::Unknown,
     })
 }
@@ -203,10 +205,10 @@ fn heartbeat_flags(wrapper: &PacketWrapper) -> Option<MediaFlags> {
         return None;
     }
     // With a routing header, only heartbeats are worth parsing (skips the copy of video data).
-    if let Some(route) = wrapper.route.as_ref() {
-        if route.media_type.value() != MediaType::HEARTBEAT as i32 {
-            return None;
-        }
+    if let Some(route) = wrapper.route.as_ref()
+        && route.media_type.value() != MediaType::HEARTBEAT as i32
+    {
+        return None;
     }
     let media = MediaPacket::parse_from_bytes(&wrapper.data).ok()?;
     if media.media_type.value() != MediaType::HEARTBEAT as i32 {

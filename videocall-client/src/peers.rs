@@ -99,11 +99,11 @@ impl PeerTable {
         if !self.touch(&key, &wrapper.email, now, out) {
             return None;
         }
-        if let (Some(flags), Some(peer)) = (flags, self.peers.get_mut(&key)) {
-            if peer.flags != Some(flags) {
-                peer.flags = Some(flags);
-                out.push(Event::PeerFlags { peer: key.clone(), flags });
-            }
+        if let (Some(flags), Some(peer)) = (flags, self.peers.get_mut(&key))
+            && peer.flags != Some(flags)
+        {
+            peer.flags = Some(flags);
+            out.push(Event::PeerFlags { peer: key.clone(), flags });
         }
         Some(key)
     }

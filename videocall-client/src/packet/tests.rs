@@ -107,8 +107,8 @@ fn encrypted_heartbeat_goes_to_the_application() {
 
 #[test]
 fn old_heartbeat_without_route_is_still_read() {
-    let mut wrapper = heartbeat(&alice(), MediaFlags { audio: true, ..Default::default() }, 1.0)
-        .unwrap();
+    let mut wrapper =
+        heartbeat(&alice(), MediaFlags { audio: true, ..Default::default() }, 1.0).unwrap();
     wrapper.route = MessageField::none();
     match parse(&encode(&wrapper).unwrap(), false).unwrap() {
         Inbound::Heartbeat { flags, .. } => assert!(flags.audio && !flags.video),
@@ -174,7 +174,8 @@ fn unknown_server_messages_are_ignored_not_errors() {
     let bytes = empty.write_to_bytes().unwrap();
     assert_eq!(parse(&bytes, true).unwrap(), Inbound::Server(ServerMessage::Unknown));
 
-    let request = KeyframeRequest { media_type: protobuf::EnumOrUnknown::from_i32(99), ..Default::default() };
+    let request =
+        KeyframeRequest { media_type: protobuf::EnumOrUnknown::from_i32(99), ..Default::default() };
     let bytes = server_bytes(server_packet::Event::KeyframeRequest(request));
     assert_eq!(parse(&bytes, true).unwrap(), Inbound::Server(ServerMessage::Unknown));
 }

@@ -75,7 +75,10 @@ fn heartbeat_flags_are_reported_when_they_change() {
     let on = MediaFlags { video: true, audio: true, screen: false };
     let key = PeerKey::Session(sid(9));
     peers.handle_packet(&packet(9, "dan"), Some(on), secs(0), &mut out);
-    assert_eq!(out, vec![Event::PeerJoined(info(9, "dan")), Event::PeerFlags { peer: key.clone(), flags: on }]);
+    assert_eq!(
+        out,
+        vec![Event::PeerJoined(info(9, "dan")), Event::PeerFlags { peer: key.clone(), flags: on }]
+    );
 
     out.clear();
     peers.handle_packet(&packet(9, "dan"), Some(on), secs(1), &mut out);
@@ -100,7 +103,10 @@ fn silent_peer_times_out_and_a_heard_one_stays() {
     peers.handle_timeout(Duration::from_millis(4999), &mut out);
     assert!(out.is_empty(), "not yet silent for the whole timeout");
     peers.handle_timeout(secs(5), &mut out);
-    assert_eq!(out, vec![Event::PeerLeft { peer: info(1, "quiet"), reason: LeaveReason::TimedOut }]);
+    assert_eq!(
+        out,
+        vec![Event::PeerLeft { peer: info(1, "quiet"), reason: LeaveReason::TimedOut }]
+    );
     assert!(peers.contains(&PeerKey::Session(sid(2))));
     assert_eq!(peers.poll_timeout(), Some(secs(8)));
 }
@@ -131,7 +137,12 @@ fn welcome_after_a_reconnect_reconciles_session_peers_and_keeps_email_peers() {
 
     // Reconnected as session 11: b is gone, c is new, our old session 10 lingers on the server.
     out.clear();
-    peers.handle_welcome(Some(sid(11)), &[info(1, "a"), info(3, "c"), info(10, "me")], secs(2), &mut out);
+    peers.handle_welcome(
+        Some(sid(11)),
+        &[info(1, "a"), info(3, "c"), info(10, "me")],
+        secs(2),
+        &mut out,
+    );
     assert_eq!(
         out,
         vec![

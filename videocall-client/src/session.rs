@@ -1,0 +1,279 @@
+//! The client's protocol state across connections, without I/O: turns received bytes and the
+//! passage of time into [`Event`]s and heartbeats, in the `handle_*` / `poll_*` style of
+//! sans-I/O protocol cores. `now` is a [`Duration`] since any fixed origin (the driver's start).
+//!
+//! A platform driver calls [`Session::handle_connected`] when a transport is up,
+//! [`Session::handle_bytes`] for every received message, [`Session::handle_timeout`] when
+//! [`Session::poll_timeout`] is reached, sends what [`Session::poll_heartbeat`] returns, and
+//! forwards [`Session::poll_event`] to the application.
+//!
+//! With extensions, `Connected` is announced by the server's `Welcome` (the first packet it
+//! sends). Over WebSocket packets arrive in order, so any other first packet means an old server
+//! that ignores `?ext=1`: the connection is announced at once. Over WebTransport each packet has
+//! its own stream and a peer's packet may overtake the `Welcome`; such early packets are held
+//! (at most [`EARLY_LIMIT`], beyond that dropped and counted) until the `Welcome` or
+//! [`WELCOME_WAIT`], then handled in arrival order after `Connected`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use videocall_types::{CloseReason, SessionId, UserId};
+
+use crate::event::{Event, MediaFlags, PeerInfo, TransportKind};
+use crate::options::ClientOptions;
+use crate::packet::{self, EncodeError, Inbound, ParseError, ServerMessage};
+use crate::peers::PeerTable;
+use crate::stats::{Counter, Counters};
+
+/// How long an extensions connection waits for the server's `Welcome` before announcing itself
+/// as connected anyway (an old server ignores `?ext=1` and sends nothing on its own).
+pub const WELCOME_WAIT: Duration = Duration::from_secs(2);
+
+/// Most WebTransport packets held while waiting for the `Welcome`.
+pub const EARLY_LIMIT: usize = 256;
+
+/// Whether a connection closed for `reason` may be retried: not when the server refused our ids,
+/// which no retry can fix.
+pub fn retry_allowed(reason: Option<CloseReason>) -> bool {
+    !matches!(reason, Some(CloseReason::InvalidId))
+}
+
+/// State of the current transport connection.
+#[derive(Debug, Clone)]
+struct Link {
+    transport: TransportKind,
+    announced: bool,
+    welcome_deadline: Option<Duration>,
+    next_heartbeat: Duration,
+    server_error: Option<u32>,
+    /// Packets that overtook the `Welcome` (WebTransport only).
+    early: Vec<Inbound>,
+}
+
+/// The protocol state of one client.
+#[derive(Debug)]
+pub struct Session {
+    user: UserId,
+    ext: bool,
+    heartbeat_interval: Duration,
+    sweep_interval: Duration,
+    next_sweep: Duration,
+    peers: PeerTable,
+    link: Option<Link>,
+    counters: Arc<Counters>,
+    events: VecDeque<Event>,
+    scratch: Vec<Event>,
+}
+
+impl Session {
+    /// A disconnected session configured from `options`, counting into `counters`.
+    pub fn new(options: &ClientOptions, counters: Arc<Counters>) -> Self {
+        Self {
+            user: options.user.clone(),
+            ext: options.ext,
+            heartbeat_interval: options.heartbeat_interval,
+            // Peers expire within a fifth of the timeout of their deadline.
+            sweep_interval: (options.peer_timeout / 5).max(Duration::from_millis(10)),
+            next_sweep: Duration::ZERO,
+            peers: PeerTable::new(options.peer_timeout, options.max_peers),
+            link: None,
+            counters,
+            events: VecDeque::new(),
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The peers currently present.
+    pub fn peers(&self) -> &PeerTable {
+        &self.peers
+    }
+
+    /// Whether a transport connection is up.
+    pub fn is_connected(&self) -> bool {
+        self.link.is_some()
+    }
+
+    /// A transport connection is up. The first heartbeat is due at once.
+    pub fn handle_connected(&mut self, transport: TransportKind, now: Duration) {
+        self.link = Some(Link {
+            transport,
+            announced: false,
+            welcome_deadline: self.ext.then_some(now + WELCOME_WAIT),
+            next_heartbeat: now,
+            server_error: None,
+            early: Vec::new(),
+        });
+        if !self.ext {
+            self.announce(None, Vec::new());
+        }
+    }
+
+    /// The connection ended with close `code` (if any). The reason reported is that code, or the
+    /// one the server announced in an error message just before. Returns whether to reconnect:
+    /// `reconnect`, unless the reason forbids it ([`retry_allowed`]).
+    pub fn handle_disconnected(
+        &mut self,
+        code: Option<u32>,
+        reconnect: bool,
+        now: Duration,
+    ) -> bool {
+        if self.link.as_ref().is_some_and(|l| !l.early.is_empty()) {
+            // Packets did arrive, so the connection was up: report it, then them.
+            self.announce(None, Vec::new());
+            self.release_early(now);
+        }
+        let announced = self.link.take().and_then(|l| l.server_error);
+        let reason =
+            code.and_then(CloseReason::from_code).or(announced.and_then(CloseReason::from_code));
+        let will_retry = reconnect && retry_allowed(reason);
+        self.events.push_back(Event::Disconnected { reason, will_retry });
+        will_retry
+    }
+
+    /// One message received on the current connection. Malformed input is counted and returned
+    /// as an error; nothing else changes.
+    pub fn handle_bytes(&mut self, bytes: &[u8], now: Duration) -> Result<(), ParseError> {
+        self.counters.bump(Counter::Received);
+        let inbound = packet::parse(bytes, self.ext).inspect_err(|_| {
+            self.counters.bump(Counter::Malformed);
+        })?;
+        let is_welcome = matches!(inbound, Inbound::Server(ServerMessage::Welcome { .. }));
+        match self.link.as_mut() {
+            Some(link)
+                if !is_welcome
+                    && !link.announced
+                    && link.transport == TransportKind::WebTransport =>
+            {
+                if link.early.len() < EARLY_LIMIT {
+                    link.early.push(inbound);
+                } else {
+                    self.counters.bump(Counter::DroppedInbound);
+                }
+            }
+            _ => self.dispatch(inbound, now),
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, inbound: Inbound, now: Duration) {
+        match inbound {
+            Inbound::Server(ServerMessage::Welcome { you, participants, .. }) => {
+                // `announce` queues `Connected` ahead of the peer events gathered in `scratch`.
+                self.peers.handle_welcome(you, &participants, now, &mut self.scratch);
+                self.announce(you, participants);
+                self.flush_scratch();
+                self.release_early(now);
+            }
+            Inbound::Server(message) => {
+                self.announce(None, Vec::new());
+                self.handle_server(message, now);
+            }
+            Inbound::Heartbeat { wrapper, flags } => {
+                self.announce(None, Vec::new());
+                if self.peers.handle_packet(&wrapper, Some(flags), now, &mut self.scratch).is_none()
+                {
+                    self.counters.bump(Counter::DroppedInbound);
+                }
+            }
+            Inbound::Peer(wrapper) => {
+                self.announce(None, Vec::new());
+                match self.peers.handle_packet(&wrapper, None, now, &mut self.scratch) {
+                    Some(from) => self.scratch.push(Event::Packet { from, wrapper }),
+                    None => self.counters.bump(Counter::DroppedInbound),
+                }
+            }
+        }
+        self.flush_scratch();
+    }
+
+    /// Handles the packets that overtook the `Welcome`, once `Connected` is out.
+    fn release_early(&mut self, now: Duration) {
+        let early = self.link.as_mut().map(|l| std::mem::take(&mut l.early)).unwrap_or_default();
+        for inbound in early {
+            self.dispatch(inbound, now);
+        }
+    }
+
+    fn handle_server(&mut self, message: ServerMessage, now: Duration) {
+        match message {
+            ServerMessage::Joined(peer) => self.peers.handle_joined(&peer, now, &mut self.scratch),
+            ServerMessage::Left(peer) => self.peers.handle_left(&peer.key, &mut self.scratch),
+            ServerMessage::KeyframeRequest(kind) => {
+                self.scratch.push(Event::KeyframeRequested(kind));
+            }
+            ServerMessage::Error { code, text } => {
+                if let Some(link) = self.link.as_mut() {
+                    link.server_error = Some(code);
+                }
+                let reason = CloseReason::from_code(code);
+                self.scratch.push(Event::ServerError { reason, code, text });
+            }
+            ServerMessage::Welcome { .. } | ServerMessage::Unknown => {}
+        }
+    }
+
+    /// Emits `Connected` once per connection (no-op when already announced or disconnected).
+    fn announce(&mut self, session_id: Option<SessionId>, participants: Vec<PeerInfo>) {
+        let Some(link) = self.link.as_mut() else { return };
+        if link.announced {
+            return;
+        }
+        link.announced = true;
+        link.welcome_deadline = None;
+        let transport = link.transport;
+        self.events.push_back(Event::Connected { transport, session_id, participants });
+    }
+
+    fn flush_scratch(&mut self) {
+        self.events.extend(self.scratch.drain(..));
+    }
+
+    /// Time-driven work due at `now`: the liveness sweep and the end of the `Welcome` wait.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if self.link.as_ref().and_then(|l| l.welcome_deadline).is_some_and(|d| now >= d) {
+            self.announce(None, Vec::new());
+            self.release_early(now);
+        }
+        if now >= self.next_sweep {
+            self.peers.handle_timeout(now, &mut self.scratch);
+            self.next_sweep = now + self.sweep_interval;
+            self.flush_scratch();
+        }
+    }
+
+    /// The heartbeat to send now, if one is due, as wire bytes.
+    pub fn poll_heartbeat(
+        &mut self,
+        now: Duration,
+        flags: MediaFlags,
+        unix_ms: f64,
+    ) -> Option<Result<Vec<u8>, EncodeError>> {
+        let link = self.link.as_mut()?;
+        if now < link.next_heartbeat {
+            return None;
+        }
+        // Keep the cadence, but never burst to catch up after a stall.
+        let next = link.next_heartbeat + self.heartbeat_interval;
+        link.next_heartbeat = if next > now { next } else { now + self.heartbeat_interval };
+        Some(packet::heartbeat(&self.user, flags, unix_ms).and_then(|w| packet::encode(&w)))
+    }
+
+    /// When [`Session::handle_timeout`] or [`Session::poll_heartbeat`] next has work.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        let link = self.link.as_ref();
+        let sweep = (!self.peers.is_empty()).then_some(self.next_sweep);
+        [link.map(|l| l.next_heartbeat), link.and_then(|l| l.welcome_deadline), sweep]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The next event for the application.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests;
