@@ -186,11 +186,7 @@ impl Relay {
         self.shared.shutting_down.store(true, Relaxed);
         let rooms: Vec<Arc<Room>> = self.shared.rooms().values().cloned().collect();
         for room in rooms {
-            for peer in room.local_peers() {
-                if let Some(member) = room.local(peer.session) {
-                    member.close(CloseReason::GoingAway);
-                }
-            }
+            room.close_all(CloseReason::GoingAway);
         }
     }
 

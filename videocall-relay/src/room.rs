@@ -224,6 +224,13 @@ impl Room {
         lock(&self.members).local.iter().map(|m| m.peer.clone()).collect()
     }
 
+    /// Tells every local member to close.
+    pub(crate) fn close_all(&self, reason: CloseReason) {
+        for member in &lock(&self.members).local {
+            member.close(reason);
+        }
+    }
+
     /// The local member with this session id, if any.
     pub(crate) fn local(&self, session: SessionId) -> Option<Arc<Member>> {
         lock(&self.members).local.iter().find(|m| m.peer.session == session).cloned()
