@@ -9,6 +9,9 @@
 use crate::protos::media_packet::media_packet::MediaType;
 use crate::protos::packet_wrapper::packet_wrapper::PacketType;
 
+/// The largest field number protobuf allows.
+const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
+
 const WIRE_VARINT: u8 = 0;
 const WIRE_I64: u8 = 1;
 const WIRE_LEN: u8 = 2;
@@ -27,15 +30,15 @@ pub enum WireError {
     /// The buffer ends inside a field.
     #[error("truncated protobuf field")]
     Truncated,
-    /// A varint is longer than ten bytes.
-    #[error("varint longer than 10 bytes")]
+    /// A varint is longer than ten bytes or does not fit 64 bits.
+    #[error("varint longer than 64 bits")]
     VarintTooLong,
     /// A field uses a wire type that proto3 messages never use (groups, or 6/7).
     #[error("unsupported protobuf wire type {0}")]
     WireType(u8),
-    /// A field number of zero.
-    #[error("protobuf field number 0")]
-    FieldZero,
+    /// A field number of zero or above 2^29 - 1, the largest protobuf allows.
+    #[error("protobuf field number {0} out of range")]
+    FieldNumber(u64),
     /// A known field is encoded with the wrong wire type.
     #[error("field {field} has wire type {found}, expected {expected}")]
     FieldType {
@@ -46,6 +49,9 @@ pub enum WireError {
         /// The wire type the schema needs.
         expected: u8,
     },
+    /// An enum value that does not fit 32 bits.
+    #[error("field {0} holds an enum value out of the 32-bit range")]
+    EnumRange(u32),
     /// The sender identity is not UTF-8 (protobuf strings must be).
     #[error("email is not valid UTF-8")]
     Utf8,
@@ -82,6 +88,10 @@ impl<'a> Fields<'a> {
         for i in 0..10 {
             let byte = *self.buf.get(self.pos).ok_or(WireError::Truncated)?;
             self.pos += 1;
+            if i == 9 && byte > 1 {
+                // The tenth byte holds bit 63 only; anything more overflows.
+                return Err(WireError::VarintTooLong);
+            }
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -107,12 +117,17 @@ impl<'a> Fields<'a> {
     }
 
     fn field(&mut self) -> Result<(u32, Value<'a>), WireError> {
+        let start = self.pos;
         let key = self.varint()?;
-        let wire = (key & 7) as u8;
-        let number = u32::try_from(key >> 3).map_err(|_| WireError::Truncated)?;
-        if number == 0 {
-            return Err(WireError::FieldZero);
+        if self.pos - start > 5 {
+            // Keys are 32-bit varints; protobuf parsers refuse longer encodings.
+            return Err(WireError::VarintTooLong);
         }
+        let wire = (key & 7) as u8;
+        let number = match u32::try_from(key >> 3) {
+            Ok(number @ 1..=MAX_FIELD_NUMBER) => number,
+            _ => return Err(WireError::FieldNumber(key >> 3)),
+        };
         let value = match wire {
             WIRE_VARINT => Value::Varint(self.varint()?),
             WIRE_I64 => self.take(8).map(|_| Value::Fixed)?,
@@ -132,6 +147,12 @@ fn expect_varint(field: u32, value: Value<'_>) -> Result<u64, WireError> {
         Value::Varint(v) => Ok(v),
         other => Err(type_error(field, other, WIRE_VARINT)),
     }
+}
+
+/// An enum field: a varint holding a sign-extended 32-bit value.
+fn expect_enum(field: u32, value: Value<'_>) -> Result<i32, WireError> {
+    let raw = expect_varint(field, value)?;
+    i32::try_from(raw as i64).map_err(|_| WireError::EnumRange(field))
 }
 
 fn expect_bytes(field: u32, value: Value<'_>) -> Result<&[u8], WireError> {
@@ -172,7 +193,7 @@ impl Route {
         while let Some(field) = fields.next_field() {
             let Field { number, value, .. } = field?;
             match number {
-                1 => self.media_type = expect_varint(number, value)? as i32,
+                1 => self.media_type = expect_enum(number, value)?,
                 2 => self.keyframe = expect_varint(number, value)? != 0,
                 3 => self.sequence = expect_varint(number, value)?,
                 _ => {}
@@ -205,7 +226,7 @@ impl<'a> Envelope<'a> {
         while let Some(field) = fields.next_field() {
             let Field { number, value, .. } = field?;
             match number {
-                PW_PACKET_TYPE => env.packet_type = expect_varint(number, value)? as i32,
+                PW_PACKET_TYPE => env.packet_type = expect_enum(number, value)?,
                 PW_EMAIL => {
                     let raw = expect_bytes(number, value)?;
                     env.email = std::str::from_utf8(raw).map_err(|_| WireError::Utf8)?;
@@ -398,7 +419,24 @@ mod tests {
         assert_eq!(Envelope::read(&[0x0a, 0x05, 1]), Err(WireError::Truncated));
         assert_eq!(Envelope::read(&[0xff; 11]), Err(WireError::VarintTooLong));
         assert_eq!(Envelope::read(&[0x0b]), Err(WireError::WireType(3)));
-        assert_eq!(Envelope::read(&[0x00, 0x00]), Err(WireError::FieldZero));
+        assert_eq!(Envelope::read(&[0x00, 0x00]), Err(WireError::FieldNumber(0)));
+        // Found by the mutation test below: what rust-protobuf refuses, the relay refuses too.
+        let largest_field = [0xf8, 0xff, 0xff, 0xff, 0x0f, 0x00];
+        assert!(Envelope::read(&largest_field).is_ok());
+        let too_large_field = [0x80, 0x80, 0x80, 0x80, 0x10, 0x00];
+        assert_eq!(Envelope::read(&too_large_field), Err(WireError::FieldNumber(1 << 29)));
+        assert_eq!(
+            Envelope::read(&[0x85, 0xbc, 0xb1, 0x8c, 0x8d, 0x00, 1, 2, 3, 4]),
+            Err(WireError::VarintTooLong)
+        );
+        assert_eq!(
+            Envelope::read(&[0x08, 0xc1, 0xb4, 0xb2, 0xf7, 0x63]),
+            Err(WireError::EnumRange(1))
+        );
+        let mut overflow = vec![0x18];
+        overflow.extend([0xff; 9]);
+        overflow.push(0x02);
+        assert_eq!(Envelope::read(&overflow), Err(WireError::VarintTooLong));
         assert_eq!(Envelope::read(&[0x12, 0x01, 0xff]), Err(WireError::Utf8));
         assert!(matches!(
             Envelope::read(&[0x0a, 0x00]),
@@ -411,6 +449,58 @@ mod tests {
     fn empty_buffer_is_an_rsa_key_packet_by_proto3_defaults() {
         let env = Envelope::read(&[]).unwrap();
         assert_eq!(env.kind(), Some(PacketType::RSA_PUB_KEY));
+    }
+
+    /// Deterministic pseudo-random numbers (xorshift64), so the test needs no dependency and
+    /// every failure reproduces.
+    fn next(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn whatever_the_reader_accepts_is_stamped_into_a_packet_every_client_can_parse() {
+        let route = RoutingHeader {
+            media_type: MediaType::VIDEO.into(),
+            keyframe: true,
+            ..Default::default()
+        };
+        let seeds = [
+            wrapper("alice", media(MediaType::VIDEO, "key", 1), Some(route)),
+            wrapper("bob", media(MediaType::AUDIO, "delta", 2), None),
+            wrapper("", Vec::new(), None),
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut accepted = 0;
+        for i in 0..50_000 {
+            let buf: Vec<u8> = if i % 3 == 0 {
+                let len = next(&mut rng) % 48;
+                (0..len).map(|_| next(&mut rng) as u8).collect()
+            } else {
+                let mut buf = seeds[i % seeds.len()].clone();
+                for _ in 0..=next(&mut rng) % 4 {
+                    let at = (next(&mut rng) as usize) % buf.len().max(1);
+                    match next(&mut rng) % 3 {
+                        0 if !buf.is_empty() => buf[at] = next(&mut rng) as u8,
+                        1 => buf.truncate(at),
+                        _ => buf.insert(at.min(buf.len()), next(&mut rng) as u8),
+                    }
+                }
+                buf
+            };
+            let Ok(envelope) = Envelope::read(&buf) else { continue };
+            accepted += 1;
+            let _ = envelope.media_route();
+            let stamped = stamp(&buf, "zed", 77).expect("a readable envelope can be stamped");
+            let again = Envelope::read(&stamped).expect("a stamped envelope stays readable");
+            assert_eq!((again.email, again.session_id), ("zed", 77));
+            let parsed = PacketWrapper::parse_from_bytes(&stamped)
+                .unwrap_or_else(|e| panic!("clients cannot parse {buf:02x?}: {e}"));
+            assert_eq!(parsed.email, "zed");
+        }
+        assert!(accepted > 1000, "the test must exercise the accepting path ({accepted})");
     }
 
     #[test]
