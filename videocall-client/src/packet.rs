@@ -2,6 +2,7 @@
 //! what it receives. Parsing never panics: bad bytes are a [`ParseError`] for the caller to count.
 
 use protobuf::{Message, MessageField};
+use videocall_types::protos::diagnostics_packet::DiagnosticsPacket;
 use videocall_types::protos::media_packet::HeartbeatMetadata;
 use videocall_types::protos::server_packet::{Participant, server_packet};
 use videocall_types::{
@@ -129,6 +130,20 @@ pub fn media(user: &UserId, mut media: MediaPacket) -> Result<PacketWrapper, Enc
         email: user.as_str().to_owned(),
         data: media.write_to_bytes().map_err(encode_err("MediaPacket"))?,
         route: MessageField::some(route),
+        ..Default::default()
+    })
+}
+
+/// Wraps a receiver's report on one sender's stream (also how a receiver asks that sender for
+/// a key frame: `keyframe_request`).
+pub fn diagnostics(
+    user: &UserId,
+    report: &DiagnosticsPacket,
+) -> Result<PacketWrapper, EncodeError> {
+    Ok(PacketWrapper {
+        packet_type: PacketType::DIAGNOSTICS.into(),
+        email: user.as_str().to_owned(),
+        data: report.write_to_bytes().map_err(encode_err("DiagnosticsPacket"))?,
         ..Default::default()
     })
 }

@@ -20,30 +20,14 @@ use videocall_types::{MediaPacket, PacketWrapper, UserId};
 use crate::event::MediaFlags;
 use crate::lobby::LobbyError;
 use crate::options::ClientOptions;
-use crate::packet::{self, EncodeError};
+use crate::packet;
+use crate::send::SendError;
 use crate::stats::{Counter, Counters, Stats};
 
 pub use events::Events;
 
 /// Queue capacities are clamped to this (a configuration typo must not reserve gigabytes).
 const MAX_QUEUE: usize = 1 << 20;
-
-/// Why [`ClientHandle::send`] refused a packet (every refusal is counted as dropped).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    /// No connection is up; nothing is queued for later.
-    #[error("not connected")]
-    NotConnected,
-    /// The outgoing queue is full: the connection is slower than the sender.
-    #[error("outgoing queue full")]
-    Full,
-    /// The client was closed or its driver has ended.
-    #[error("client closed")]
-    Closed,
-    /// The packet could not be serialized.
-    #[error(transparent)]
-    Encode(#[from] EncodeError),
-}
 
 /// State shared by the handles and the driver.
 #[derive(Debug, Default)]
