@@ -20,16 +20,22 @@
 //!   a connection is lost are discarded. All of these are counted in [`Stats::dropped_outgoing`].
 
 pub mod backoff;
+pub mod bitrate;
 pub mod event;
+pub mod jitter;
 pub mod lobby;
+pub mod meter;
 pub mod options;
 pub mod packet;
 pub mod peers;
+pub mod send;
 pub mod session;
 pub mod stats;
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use backoff::{Backoff, BackoffConfig};
 pub use event::{Event, LeaveReason, MediaFlags, PeerInfo, PeerKey, TransportKind};
@@ -37,4 +43,5 @@ pub use options::{ClientOptions, TransportChoice};
 pub use stats::Stats;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub use native::{Client, ClientHandle, Driver, Events, SendError};
+pub use native::{Client, ClientHandle, Driver, Events};
+pub use send::SendError;
