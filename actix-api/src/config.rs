@@ -46,6 +46,20 @@ pub struct Config {
     #[arg(long, env = "UI_DIR")]
     pub ui_dir: Option<PathBuf>,
 
+    /// WebTransport URL the browser app connects to (e.g. `https://rtc.example.com:443`). By
+    /// default: the page's host name with this process's WebTransport port.
+    #[arg(long, env = "WEBTRANSPORT_URL")]
+    pub webtransport_url: Option<String>,
+
+    /// WebSocket URL the browser app connects to (e.g. `wss://api.example.com`). By default:
+    /// the page's own origin with `ws`/`wss`.
+    #[arg(long, env = "WEBSOCKET_URL")]
+    pub websocket_url: Option<String>,
+
+    /// Video codec the browser app encodes with by default.
+    #[arg(long, env = "VIDEO_CODEC", default_value = "vp9", value_parser = ["vp9", "vp8"])]
+    pub video_codec: String,
+
     /// Largest accepted packet, in bytes.
     #[arg(long, env = "MAX_PACKET_BYTES", default_value_t = 1_000_000)]
     pub max_packet_bytes: usize,

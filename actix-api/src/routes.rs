@@ -48,15 +48,55 @@ pub(crate) async fn certificate_hash(state: web::Data<AppState>) -> HttpResponse
     let Some(hash) = state.certificate_hash else {
         return error(StatusCode::NOT_FOUND, "WebTransport is not served by this process");
     };
-    let hex = hash.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    });
     HttpResponse::Ok().json(json!({
         "algorithm": "sha-256",
         "value": hash.to_vec(),
-        "hex": hex,
+        "hex": hex(&hash),
     }))
+}
+
+/// `GET /api/v1/config`: what the browser app needs to connect, decided at run time. URLs
+/// default to the host the page was loaded from, so the same build works on any host.
+pub(crate) async fn client_config(
+    request: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let info = request.connection_info();
+    let host = info.host();
+    let secure = info.scheme() == "https";
+    let websocket = state.config.websocket_url.clone().unwrap_or_else(|| {
+        format!("{}://{host}", if secure { "wss" } else { "ws" })
+    });
+    let webtransport = state.config.webtransport_url.clone().or_else(|| {
+        let port = state.webtransport_port?;
+        Some(format!("https://{}:{port}", host_name(host)))
+    });
+    // Browsers take certificate hashes only for short-lived self-signed certificates; a
+    // certificate from files is validated the usual way.
+    let hash = state.certificate_hash.filter(|_| state.config.cert_path.is_none());
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
+        "websocket_url": websocket,
+        "webtransport_url": webtransport,
+        "certificate_hash": hash.map(|h| hex(&h)),
+        "video_codec": state.config.video_codec,
+        "max_packet_bytes": state.config.max_packet_bytes,
+    }))
+}
+
+/// The host name of a `Host` header value (`name`, `name:port`, `[v6]:port`).
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().map_or(host, |v6| &host[..v6.len() + 2]);
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+/// Lower-case hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// The built-in page served when no UI directory is configured.
@@ -64,4 +104,17 @@ pub(crate) async fn status_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(include_str!("../static/index.html"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_name;
+
+    #[test]
+    fn host_names_lose_their_port() {
+        assert_eq!(host_name("example.com"), "example.com");
+        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8080"), "[::1]");
+        assert_eq!(host_name("[::1]"), "[::1]");
+    }
 }

@@ -82,8 +82,16 @@ pub async fn run(
     };
     let certificate_hash =
         webtransport.as_ref().map(|(_, identity)| *identity.certificate_hash().as_bytes());
-    let state =
-        web::Data::new(AppState { relay: relay.clone(), config: config.clone(), certificate_hash });
+    let webtransport_port = webtransport
+        .as_ref()
+        .and_then(|(socket, _)| socket.local_addr().ok())
+        .map(|addr| addr.port());
+    let state = web::Data::new(AppState {
+        relay: relay.clone(),
+        config: config.clone(),
+        certificate_hash,
+        webtransport_port,
+    });
 
     let http = http_server(listeners.http, state, &config)?;
     let http_handle = http.handle();
@@ -141,6 +149,7 @@ fn http_server(
             .route("/healthz", web::get().to(routes::healthz))
             .route("/readyz", web::get().to(routes::readyz))
             .route("/metrics", web::get().to(routes::metrics))
+            .route("/api/v1/config", web::get().to(routes::client_config))
             .route(
                 "/api/v1/webtransport/certificate-hash",
                 web::get().to(routes::certificate_hash),

@@ -12,4 +12,6 @@ pub(crate) struct AppState {
     pub(crate) config: Arc<Config>,
     /// SHA-256 of the embedded WebTransport listener's certificate, when it runs here.
     pub(crate) certificate_hash: Option<[u8; 32]>,
+    /// The port of the embedded WebTransport listener, when it runs here.
+    pub(crate) webtransport_port: Option<u16>,
 }

@@ -206,6 +206,34 @@ async fn health_readiness_and_metrics_are_served() {
 }
 
 #[tokio::test]
+async fn the_browser_app_gets_its_settings_at_run_time() {
+    let server = Server::start(|_| {}).await;
+    let (status, body) = server.get("/api/v1/config").await.unwrap();
+    assert_eq!(status, 200);
+    let config: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["websocket_url"], format!("ws://{}", server.http));
+    let port = server.webtransport.unwrap().port();
+    assert_eq!(config["webtransport_url"], format!("https://127.0.0.1:{port}"));
+    let hash = server.certificate_hash().await;
+    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(config["certificate_hash"], hex);
+    assert_eq!(config["video_codec"], "vp9");
+
+    let split = Server::start(|c| {
+        c.embedded_webtransport = Some(false);
+        c.websocket_url = Some("wss://api.example.com".into());
+        c.video_codec = "vp8".into();
+    })
+    .await;
+    let (_, body) = split.get("/api/v1/config").await.unwrap();
+    let config: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["websocket_url"], "wss://api.example.com");
+    assert!(config["webtransport_url"].is_null(), "no WebTransport here: {config}");
+    assert!(config["certificate_hash"].is_null());
+    assert_eq!(config["video_codec"], "vp8");
+}
+
+#[tokio::test]
 async fn shutdown_tells_clients_to_go_away() {
     let server = Server::start(|_| {}).await;
     let mut ws = server.ws("alice", "r1", true).await;
