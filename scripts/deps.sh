@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing videocall needs on Debian 12, idempotently.
-#   scripts/deps.sh run    what `make run` needs: the Rust toolchain's targets
-#   scripts/deps.sh test   plus nats-server and cargo-nextest for the test suite
+#   scripts/deps.sh run    what `make run` needs: the wasm32 target and wasm-bindgen's CLI
+#   scripts/deps.sh test   plus nats-server, Chromium and cargo-nextest for the test suite
 set -euo pipefail
 
 what="${1:-test}"
@@ -33,10 +33,19 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || {
   rustup target add wasm32-unknown-unknown
 }
 
+# The browser app is bound by the wasm-bindgen CLI of exactly the crate's version. (Its own lock
+# file pins a crate this registry lacks, hence no --locked.)
+WASM_BINDGEN_VERSION=0.2.130
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION\b"; then
+  say "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
 [ "$what" = run ] && exit 0
 
-# Multi-instance tests run a real NATS server.
-apt_install nats-server
+# Multi-instance tests run a real NATS server; browser tests run Debian's Chromium through its
+# chromedriver (never a downloaded browser).
+apt_install nats-server chromium chromium-driver
 
 NEXTEST_VERSION=0.9.143
 if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then

@@ -90,6 +90,8 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     fn ms(n: u64) -> Duration {

@@ -97,6 +97,8 @@ impl BitrateController {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     const S: Duration = Duration::from_secs(1);

@@ -55,6 +55,8 @@ impl Rate {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     const MS: Duration = Duration::from_millis(1);

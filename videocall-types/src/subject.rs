@@ -45,6 +45,8 @@ pub fn parse(room: &RoomId, subject: &str) -> Option<Kind> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
 
     fn sid(n: u64) -> SessionId {

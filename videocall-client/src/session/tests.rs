@@ -1,3 +1,5 @@
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 use protobuf::{Message, MessageField};
 use url::Url;
 use videocall_types::protos::server_packet::{

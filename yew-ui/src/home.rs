@@ -1,0 +1,115 @@
+//! The home page: a name and a meeting id (checked as the server checks them), or a new random
+//! meeting id.
+
+use videocall_types::{RoomId, UserId};
+use wasm_bindgen::JsCast;
+use web_sys::HtmlInputElement;
+use yew::prelude::*;
+use yew_router::prelude::*;
+
+use crate::app::Route;
+
+/// Letters for random meeting ids (no look-alikes such as 0/O, 1/l).
+const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+/// A fresh meeting id such as `k3xq-7mzt-a9pe`.
+fn random_meeting_id() -> String {
+    let mut bytes = [0u8; 12];
+    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
+    if let Some(crypto) = crypto {
+        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+    } else {
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    let letters: Vec<char> =
+        bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    letters.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+fn input_value(event: &InputEvent) -> String {
+    event
+        .target()
+        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
+        .map(|i| i.value())
+        .unwrap_or_default()
+}
+
+/// The home page.
+#[function_component(Home)]
+pub(crate) fn home() -> Html {
+    let navigator = use_navigator();
+    let user = use_state(String::new);
+    let meeting = use_state(String::new);
+    let error = use_state(|| None::<String>);
+
+    let on_user = {
+        let user = user.clone();
+        Callback::from(move |e: InputEvent| user.set(input_value(&e)))
+    };
+    let on_meeting = {
+        let meeting = meeting.clone();
+        Callback::from(move |e: InputEvent| meeting.set(input_value(&e)))
+    };
+    let go = {
+        let (user, meeting, error) = (user.clone(), meeting.clone(), error.clone());
+        move |meeting_id: String| {
+            let checked = UserId::new(&user).map_err(|e| format!("Name: {e}")).and_then(|u| {
+                RoomId::new(&meeting_id).map(|m| (u, m)).map_err(|e| format!("Meeting id: {e}"))
+            });
+            match checked {
+                Ok((user, room)) => {
+                    error.set(None);
+                    if let Some(navigator) = &navigator {
+                        navigator.push(&Route::Meeting {
+                            user: user.as_str().into(),
+                            meeting: room.as_str().into(),
+                        });
+                    }
+                }
+                Err(message) => error.set(Some(message)),
+            }
+            let _ = &meeting;
+        }
+    };
+    let on_submit = {
+        let go = go.clone();
+        let meeting = meeting.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            go((*meeting).clone());
+        })
+    };
+    let on_new = {
+        let meeting = meeting.clone();
+        Callback::from(move |_| {
+            let id = random_meeting_id();
+            meeting.set(id.clone());
+            go(id);
+        })
+    };
+
+    html! {
+        <main class="page narrow home">
+            <h1>{ "videocall" }</h1>
+            <p class="lead">{ "Video meetings in your browser. No account, no install." }</p>
+            <form onsubmit={on_submit} id="join-form">
+                <label for="user-input">{ "Your name" }</label>
+                <input id="user-input" value={(*user).clone()} oninput={on_user}
+                    placeholder="ada_lovelace" maxlength="64" autocomplete="nickname" required=true />
+                <label for="meeting-input">{ "Meeting id" }</label>
+                <input id="meeting-input" value={(*meeting).clone()} oninput={on_meeting}
+                    placeholder="team-standup" maxlength="64" />
+                <p class="hint">{ "Letters, digits, _ and -, up to 64 characters." }</p>
+                if let Some(message) = &*error {
+                    <p class="error" role="alert">{ message }</p>
+                }
+                <div class="buttons">
+                    <button type="submit" id="go-button" class="primary">{ "Join meeting" }</button>
+                    <button type="button" id="new-meeting-button" onclick={on_new}>{ "New meeting" }</button>
+                </div>
+            </form>
+        </main>
+    }
+}
