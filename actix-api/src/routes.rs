@@ -64,9 +64,11 @@ pub(crate) async fn client_config(
     let info = request.connection_info();
     let host = info.host();
     let secure = info.scheme() == "https";
-    let websocket = state.config.websocket_url.clone().unwrap_or_else(|| {
-        format!("{}://{host}", if secure { "wss" } else { "ws" })
-    });
+    let websocket = state
+        .config
+        .websocket_url
+        .clone()
+        .unwrap_or_else(|| format!("{}://{host}", if secure { "wss" } else { "ws" }));
     let webtransport = state.config.webtransport_url.clone().or_else(|| {
         let port = state.webtransport_port?;
         Some(format!("https://{}:{port}", host_name(host)))
