@@ -90,9 +90,9 @@ impl Backoff {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)

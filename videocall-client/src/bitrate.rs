@@ -97,9 +97,9 @@ impl BitrateController {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     const S: Duration = Duration::from_secs(1);
 

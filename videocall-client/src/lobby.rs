@@ -65,9 +65,9 @@ fn scheme_error(transport: TransportKind, expected: &'static str, found: &str) -
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn build(base: &str, transport: TransportKind, ext: bool) -> Result<String, LobbyError> {
         let base = Url::parse(base).unwrap();

@@ -55,9 +55,9 @@ impl Rate {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     const MS: Duration = Duration::from_millis(1);
 

@@ -129,9 +129,9 @@ fn fnv1a(parts: &[&[u8]]) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn options(transport: TransportChoice) -> ClientOptions {
         ClientOptions::new(UserId::new("alice").unwrap(), RoomId::new("r1").unwrap(), transport)

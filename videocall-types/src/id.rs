@@ -119,9 +119,9 @@ impl fmt::Display for SessionId {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     #[test]
     fn accepts_tokens_and_maps_spaces() {

@@ -45,9 +45,9 @@ pub fn parse(room: &RoomId, subject: &str) -> Option<Kind> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
-    use super::*;
 
     fn sid(n: u64) -> SessionId {
         SessionId::new(n).unwrap()

@@ -331,12 +331,12 @@ pub fn stamp(buf: &[u8], user: &str, session: u64) -> Result<Vec<u8>, WireError>
 
 #[cfg(test)]
 mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
     use super::*;
     use crate::protos::media_packet::{MediaPacket, VideoMetadata};
     use crate::protos::packet_wrapper::{PacketWrapper, RoutingHeader};
     use protobuf::{Message, MessageField};
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     fn media(kind: MediaType, frame: &str, seq: u64) -> Vec<u8> {
         let packet = MediaPacket {

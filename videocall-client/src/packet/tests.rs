@@ -1,8 +1,8 @@
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 use protobuf::{Message, MessageField};
 use videocall_types::protos::media_packet::{AudioMetadata, VideoMetadata};
 use videocall_types::protos::server_packet::{KeyframeRequest, ServerError, Welcome};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
 

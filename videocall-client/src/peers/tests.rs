@@ -1,6 +1,6 @@
+use super::*;
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
-use super::*;
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 

@@ -1,11 +1,11 @@
-#[cfg(target_arch = "wasm32")]
-use wasm_bindgen_test::wasm_bindgen_test as test;
 use protobuf::{Message, MessageField};
 use url::Url;
 use videocall_types::protos::server_packet::{
     Participant, ServerError, ServerPacket, Welcome, server_packet,
 };
 use videocall_types::{MediaPacket, MediaType, PacketType, PacketWrapper, RoomId};
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
 use crate::event::{LeaveReason, PeerKey};
