@@ -19,6 +19,12 @@ use yew::prelude::*;
 use crate::config::{self, ServerConfig};
 use call::Call;
 
+/// Loudness (RMS, full scale 1) above which a tile shows its peer as speaking.
+const SPEAKING_LEVEL: f32 = 0.02;
+
+/// How often the call view refreshes (speaking indicators, diagnostics).
+const REFRESH_MS: u32 = 400;
+
 /// Properties: who joins which meeting (from the URL).
 #[derive(Debug, Clone, PartialEq, Properties)]
 pub(crate) struct MeetingProps {
@@ -404,7 +410,7 @@ impl Meeting {
         self.status = Status::Connecting;
         self.peers.clear();
         let link = ctx.link().clone();
-        self._refresh = Some(Interval::new(1000, move || link.send_message(Msg::Refresh)));
+        self._refresh = Some(Interval::new(REFRESH_MS, move || link.send_message(Msg::Refresh)));
     }
 
     fn leave(&mut self) {
@@ -454,6 +460,14 @@ impl Meeting {
             Event::ServerError { text, .. } => self.media_error = Some(format!("Server: {text}")),
             Event::ConnectFailed { .. } | Event::Packet { .. } | Event::KeyframeRequested(_) => {}
         }
+    }
+
+    /// Whether `peer` is audibly speaking now.
+    fn is_speaking(&self, peer: &PeerKey) -> bool {
+        let Some(call) = &self.call else { return false };
+        let state = call.state();
+        let Ok(mut state) = state.try_borrow_mut() else { return false };
+        state.peer_stats(peer).audio_level > SPEAKING_LEVEL
     }
 
     fn add_peer(&mut self, key: PeerKey, user: String) {

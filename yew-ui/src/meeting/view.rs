@@ -121,7 +121,8 @@ fn call(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
                         <span class="name">{ "You" }{ if meeting.mic_on { "" } else { " (muted)" } }</span>
                     </div>
                     { for meeting.peers.iter().map(|peer| html! {
-                        <div class="tile" key={canvas_id(MediaType::VIDEO, &peer.key)} data-peer={peer.user.clone()}>
+                        <div class={classes!("tile", meeting.is_speaking(&peer.key).then_some("speaking"))}
+                            key={canvas_id(MediaType::VIDEO, &peer.key)} data-peer={peer.user.clone()}>
                             <canvas class="video" id={canvas_id(MediaType::VIDEO, &peer.key)} />
                             if !peer.flags.video {
                                 <div class="placeholder">{ initial(&peer.user) }</div>

@@ -50,6 +50,7 @@ impl Playout {
             gain,
             cursor: Cell::new(0.0),
             dropped: Cell::new(0),
+            level: Cell::new(0.0),
         })
     }
 
@@ -76,6 +77,8 @@ pub(crate) struct Lane {
     gain: GainNode,
     cursor: Cell<f64>,
     dropped: Cell<u64>,
+    /// Loudness (RMS of the first channel), smoothed: rises at once, falls over ~300 ms.
+    level: Cell<f32>,
 }
 
 impl Lane {
@@ -86,6 +89,11 @@ impl Lane {
         if result.is_err() {
             self.dropped.set(self.dropped.get() + 1);
         }
+    }
+
+    /// How loud the peer is now (0 silence … 1 full scale), for a speaking indicator.
+    pub(crate) fn level(&self) -> f32 {
+        self.level.get()
     }
 
     /// Frames dropped (too far ahead, or unplayable).
@@ -115,6 +123,9 @@ impl Lane {
             options.set_format(AudioSampleFormat::F32Planar);
             data.copy_to_with_buffer_source(&samples, &options)?;
             buffer.copy_to_channel_with_f32_array(&samples, channel as i32)?;
+            if channel == 0 {
+                self.measure(&samples.to_vec());
+            }
         }
         let source = self.context.create_buffer_source()?;
         source.set_buffer(Some(&buffer));
@@ -122,6 +133,18 @@ impl Lane {
         source.start_with_when(at)?;
         self.cursor.set(at + f64::from(frames) / f64::from(rate));
         Ok(())
+    }
+}
+
+impl Lane {
+    fn measure(&self, samples: &[f32]) {
+        if samples.is_empty() {
+            return;
+        }
+        let power = samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32;
+        let rms = power.sqrt();
+        let previous = self.level.get();
+        self.level.set(if rms > previous { rms } else { previous * 0.93 + rms * 0.07 });
     }
 }
 

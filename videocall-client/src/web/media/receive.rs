@@ -23,7 +23,7 @@ use web_sys::{
     VideoDecoderConfig, VideoDecoderInit, VideoFrame,
 };
 
-use super::playout::Playout;
+use super::playout::{Lane, Playout};
 use super::{MediaError, Rate};
 use crate::event::{Event, PeerKey};
 use crate::jitter::{Frame, JitterBuffer, JitterConfig, Output, VideoCodec};
@@ -79,6 +79,10 @@ pub struct PeerMediaStats {
     pub screen_fps: f64,
     /// Audio kbit/s received.
     pub audio_kbps: f64,
+    /// How loud the peer is now (0 silence … 1 full scale).
+    pub audio_level: f32,
+    /// Audio frames dropped at playout (arrived too late or in a burst).
+    pub audio_dropped: u64,
     /// Camera frames lost in transit.
     pub video_lost: u64,
     /// Packets from this peer that could not be used.
@@ -350,6 +354,8 @@ impl PeerMedia {
             stats.audio_packets = audio.packets;
             stats.audio_frames = audio.decoded.get();
             stats.audio_kbps = audio.rate.current(now).1;
+            stats.audio_level = audio.lane.level();
+            stats.audio_dropped = audio.lane.dropped();
         }
         stats
     }
@@ -515,6 +521,7 @@ fn draw(canvas: &str, frame: &VideoFrame) -> bool {
 /// One peer's microphone.
 struct AudioStream {
     decoder: AudioDecoder,
+    lane: Rc<Lane>,
     configured: Option<(u32, u32)>,
     packets: u64,
     decoded: Rc<Cell<u64>>,
@@ -528,10 +535,10 @@ impl AudioStream {
         let lane = Rc::new(playout.lane()?);
         let decoded = Rc::new(Cell::new(0));
         let count = decoded.clone();
+        let player = lane.clone();
         let output = Closure::<dyn FnMut(AudioData)>::new(move |data: AudioData| {
             count.set(count.get() + 1);
-            lane.play(&data);
-            let _ = lane.dropped();
+            player.play(&data);
         });
         let error = Closure::<dyn FnMut(JsValue)>::new(move |e: JsValue| {
             web_sys::console::warn_1(&format!("audio decoder: {}", js::describe(&e)).into());
@@ -542,6 +549,7 @@ impl AudioStream {
             AudioDecoder::new(&init).map_err(|e| MediaError::Browser(js::describe(&e)))?;
         Ok(Self {
             decoder,
+            lane,
             configured: None,
             packets: 0,
             decoded,
