@@ -38,6 +38,8 @@ pub(crate) struct CallState {
     pub(crate) mic: Option<AudioSender>,
     /// Peers in the order they joined, with their user ids.
     pub(crate) peers: Vec<(PeerKey, String)>,
+    /// When the user clicked join (page clock).
+    pub(crate) joined_at: Duration,
     bitrate: BitrateController,
     camera_settings: VideoSettings,
     ticks: u32,
@@ -117,6 +119,7 @@ impl Call {
             screen: None,
             mic: None,
             peers: Vec::new(),
+            joined_at: now(),
             bitrate: BitrateController::new(camera.bitrate, CAMERA_MIN, CAMERA_MAX),
             camera_settings: camera,
             ticks: 0,

@@ -43,6 +43,7 @@ fn snapshot() -> String {
         return json!({ "busy": true }).to_string();
     };
     let transport = state.client.transport().map(|t| t.as_str());
+    let joined_at = state.joined_at;
     let sent = json!({
         "video": state.camera.as_ref().map_or(0, |s| s.stats().sent),
         "screen": state.screen.as_ref().map_or(0, |s| s.stats().sent),
@@ -58,8 +59,10 @@ fn snapshot() -> String {
                 PeerKey::Session(id) => id.get().to_string(),
                 PeerKey::Email(_) => String::new(),
             };
+            let first_video = stats.first_video_at.map(|at| at.saturating_sub(joined_at));
             json!({
                 "user": user,
+                "first_video_ms": first_video.map(|d| d.as_secs_f64() * 1000.0),
                 "session": session,
                 "video_frames": stats.video_frames,
                 "screen_frames": stats.screen_frames,

@@ -65,6 +65,8 @@ pub enum Notice {
 pub struct PeerMediaStats {
     /// Camera frames drawn.
     pub video_frames: u64,
+    /// When the first camera frame was drawn (page clock, `performance.now()`).
+    pub first_video_at: Option<Duration>,
     /// Screen frames drawn.
     pub screen_frames: u64,
     /// Audio packets received.
@@ -339,13 +341,14 @@ impl PeerMedia {
     fn stats(&mut self, now: Duration) -> PeerMediaStats {
         let mut stats = PeerMediaStats { malformed: self.malformed, ..PeerMediaStats::default() };
         if let Some(video) = &mut self.video {
-            stats.video_frames = video.drawn.get();
+            stats.video_frames = video.drawn.count.get();
+            stats.first_video_at = video.drawn.first.get();
             (stats.video_fps, stats.video_kbps) = video.rate.current(now);
             stats.video_lost = video.jitter.stats().lost;
             stats.malformed += video.errors;
         }
         if let Some(screen) = &mut self.screen {
-            stats.screen_frames = screen.drawn.get();
+            stats.screen_frames = screen.drawn.count.get();
             stats.screen_fps = screen.rate.current(now).0;
             stats.screen_active = now.saturating_sub(screen.last_packet) < Duration::from_secs(2);
             stats.malformed += screen.errors;
@@ -367,7 +370,7 @@ struct VideoStream {
     canvas: String,
     jitter: JitterBuffer,
     decoder: Option<Decoder>,
-    drawn: Rc<Cell<u64>>,
+    drawn: Rc<Drawn>,
     rate: Rate,
     errors: u64,
     last_packet: Duration,
@@ -380,7 +383,7 @@ impl VideoStream {
             canvas,
             jitter: JitterBuffer::new(JitterConfig::default()),
             decoder: None,
-            drawn: Rc::new(Cell::new(0)),
+            drawn: Rc::new(Drawn::default()),
             rate: Rate::default(),
             errors: 0,
             last_packet: Duration::ZERO,
@@ -453,6 +456,22 @@ impl VideoStream {
     }
 }
 
+/// Frames drawn on a stream's canvas.
+#[derive(Default)]
+struct Drawn {
+    count: Cell<u64>,
+    first: Cell<Option<Duration>>,
+}
+
+impl Drawn {
+    fn record(&self) {
+        if self.count.get() == 0 {
+            self.first.set(Some(js::monotonic()));
+        }
+        self.count.set(self.count.get() + 1);
+    }
+}
+
 /// A WebCodecs video decoder drawing to a canvas.
 struct Decoder {
     decoder: VideoDecoder,
@@ -463,10 +482,10 @@ struct Decoder {
 }
 
 impl Decoder {
-    fn new(codec: VideoCodec, canvas: String, drawn: Rc<Cell<u64>>) -> Result<Self, MediaError> {
+    fn new(codec: VideoCodec, canvas: String, drawn: Rc<Drawn>) -> Result<Self, MediaError> {
         let output = Closure::<dyn FnMut(VideoFrame)>::new(move |frame: VideoFrame| {
             if draw(&canvas, &frame) {
-                drawn.set(drawn.get() + 1);
+                drawn.record();
             }
             frame.close();
         });
