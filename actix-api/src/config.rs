@@ -46,6 +46,11 @@ pub struct Config {
     #[arg(long, env = "UI_DIR")]
     pub ui_dir: Option<PathBuf>,
 
+    /// Renew the self-signed WebTransport certificate this often (default: every 12 days, two
+    /// before browsers refuse it).
+    #[arg(long, env = "CERTIFICATE_RENEWAL_SECS", hide = true)]
+    pub certificate_renewal_secs: Option<u64>,
+
     /// WebTransport URL the browser app connects to (e.g. `https://rtc.example.com:443`). By
     /// default: the page's host name with this process's WebTransport port.
     #[arg(long, env = "WEBTRANSPORT_URL")]

@@ -45,7 +45,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 /// `GET /api/v1/webtransport/certificate-hash`: what browsers pass as
 /// `serverCertificateHashes` to trust the self-signed WebTransport certificate.
 pub(crate) async fn certificate_hash(state: web::Data<AppState>) -> HttpResponse {
-    let Some(hash) = state.certificate_hash else {
+    let Some(hash) = state.certificate_hash() else {
         return error(StatusCode::NOT_FOUND, "WebTransport is not served by this process");
     };
     HttpResponse::Ok().json(json!({
@@ -75,7 +75,7 @@ pub(crate) async fn client_config(
     });
     // Browsers take certificate hashes only for short-lived self-signed certificates; a
     // certificate from files is validated the usual way.
-    let hash = state.certificate_hash.filter(|_| state.config.cert_path.is_none());
+    let hash = state.certificate_hash().filter(|_| state.config.cert_path.is_none());
     HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(json!({
         "websocket_url": websocket,
         "webtransport_url": webtransport,

@@ -3,10 +3,12 @@
 use std::future::Future;
 use std::net::{TcpListener, UdpSocket};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use videocall_relay::Relay;
 use videocall_relay::bus::{Bus, LocalBus, NatsBus, NatsOptions};
+use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
 use crate::state::AppState;
@@ -78,13 +80,19 @@ pub async fn run(
     let webtransport = match (config.webtransport_enabled(), listeners.webtransport) {
         (false, _) => None,
         (true, None) => return Err(Error::MissingWebTransportSocket),
-        (true, Some(socket)) => Some((socket, load_identity(&config).await?)),
+        (true, Some(socket)) => {
+            let (identity, renewal) = load_identity(&config).await?;
+            Some((socket, identity, renewal))
+        }
     };
-    let certificate_hash =
-        webtransport.as_ref().map(|(_, identity)| *identity.certificate_hash().as_bytes());
+    let certificate_hash = webtransport.as_ref().map(|(_, identity, renewal)| match renewal {
+        Some(renewal) => renewal.hash(),
+        // Fixed: a channel that keeps its one value after the sender is gone.
+        None => tokio::sync::watch::channel(identity.certificate_hash()).1,
+    });
     let webtransport_port = webtransport
         .as_ref()
-        .and_then(|(socket, _)| socket.local_addr().ok())
+        .and_then(|(socket, _, _)| socket.local_addr().ok())
         .map(|addr| addr.port());
     let state = web::Data::new(AppState {
         relay: relay.clone(),
@@ -96,9 +104,12 @@ pub async fn run(
     let http = http_server(listeners.http, state, &config)?;
     let http_handle = http.handle();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let webtransport = webtransport.map(|(socket, identity)| {
+    let webtransport = webtransport.map(|(socket, identity, renewal)| {
         let mut stop = stop_rx.clone();
-        let wt_config = webtransport_server::Config::from_relay(relay.config());
+        let wt_config = webtransport_server::Config {
+            renewal,
+            ..webtransport_server::Config::from_relay(relay.config())
+        };
         tokio::spawn(webtransport_server::run(
             socket,
             identity,
@@ -125,15 +136,24 @@ pub async fn run(
     http_result.map_err(Error::Http)
 }
 
-async fn load_identity(config: &Config) -> Result<webtransport_server::Identity, Error> {
-    Ok(match (&config.cert_path, &config.key_path) {
-        (Some(cert), Some(key)) => webtransport_server::Identity::load_pem(cert, key).await?,
-        _ => {
-            let identity = webtransport_server::Identity::self_signed::<&str>(&[])?;
-            tracing::info!(hash = %identity.certificate_hash().to_hex(), "self-signed WebTransport certificate, valid 14 days");
-            identity
-        }
-    })
+/// The WebTransport certificate from files, or a self-signed one and its renewal.
+async fn load_identity(
+    config: &Config,
+) -> Result<(webtransport_server::Identity, Option<SelfSignedRenewal>), Error> {
+    if let (Some(cert), Some(key)) = (&config.cert_path, &config.key_path) {
+        return Ok((webtransport_server::Identity::load_pem(cert, key).await?, None));
+    }
+    let (identity, renewal) = SelfSignedRenewal::start(Vec::new())?;
+    let renewal = match config.certificate_renewal_secs {
+        Some(secs) => renewal.with_interval(Duration::from_secs(secs.max(1))),
+        None => renewal,
+    };
+    tracing::info!(
+        hash = %identity.certificate_hash().to_hex(),
+        "self-signed WebTransport certificate, valid 14 days, renewed every {:?}",
+        renewal.interval()
+    );
+    Ok((identity, Some(renewal)))
 }
 
 fn http_server(

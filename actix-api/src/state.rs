@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use tokio::sync::watch;
 use videocall_relay::Relay;
+use webtransport_server::CertificateHash;
 
 use crate::config::Config;
 
@@ -10,8 +12,16 @@ use crate::config::Config;
 pub(crate) struct AppState {
     pub(crate) relay: Relay,
     pub(crate) config: Arc<Config>,
-    /// SHA-256 of the embedded WebTransport listener's certificate, when it runs here.
-    pub(crate) certificate_hash: Option<[u8; 32]>,
+    /// SHA-256 of the embedded WebTransport listener's current certificate, when it runs here
+    /// (a self-signed one changes at each renewal).
+    pub(crate) certificate_hash: Option<watch::Receiver<CertificateHash>>,
     /// The port of the embedded WebTransport listener, when it runs here.
     pub(crate) webtransport_port: Option<u16>,
+}
+
+impl AppState {
+    /// The hash of the certificate the WebTransport listener serves now.
+    pub(crate) fn certificate_hash(&self) -> Option<[u8; 32]> {
+        self.certificate_hash.as_ref().map(|hash| *hash.borrow().as_bytes())
+    }
 }

@@ -37,6 +37,33 @@ async fn websocket_and_webtransport_clients_exchange_media_both_ways() {
 }
 
 #[tokio::test]
+async fn the_self_signed_certificate_is_renewed_without_dropping_sessions() {
+    let server = Server::start(|c| c.certificate_renewal_secs = Some(1)).await;
+    let first = server.certificate_hash().await;
+    let early = server.wt("alice", "r1", false).await;
+    let mut renewed = first;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        renewed = server.certificate_hash().await;
+        if renewed != first {
+            break;
+        }
+    }
+    assert_ne!(renewed, first, "no new certificate after 5 s");
+
+    // Newcomers are served the new certificate (they connect with the new hash only), and the
+    // session opened under the old one still carries media.
+    let late = server.wt("bob", "r1", false).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    wt_send(&early, &routed_media(MediaType::AUDIO, "alice", true, 1, 200)).await;
+    let got = parse(&wt_recv(&late, LONG).await.expect("the new session got nothing"));
+    assert_eq!(got.email, "alice");
+    let (_, body) = server.get("/api/v1/config").await.unwrap();
+    let hex: String = renewed.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(body.contains(&hex), "/api/v1/config hands out the new hash: {body}");
+}
+
+#[tokio::test]
 async fn a_spoofed_identity_is_overwritten_by_the_server() {
     let server = Server::start(|_| {}).await;
     let mut mallory = server.ws("mallory", "r1", false).await;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use videocall_relay::RelayConfig;
 
+use crate::identity::SelfSignedRenewal;
+
 /// Limits and timers of the WebTransport listener.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,6 +26,9 @@ pub struct Config {
     pub handshake_timeout: Duration,
     /// After shutdown, how long open connections get to close before they are dropped.
     pub drain_timeout: Duration,
+    /// Renew a self-signed certificate before browsers refuse it (`None`: the identity is
+    /// served as given, e.g. one loaded from files and renewed by whoever issues it).
+    pub renewal: Option<SelfSignedRenewal>,
 }
 
 impl Config {
@@ -43,6 +48,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(30),
             handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
+            renewal: None,
         }
     }
 }

@@ -80,6 +80,55 @@ impl Identity {
     }
 }
 
+/// Keeps a self-signed identity acceptable to browsers: [`crate::run`] swaps in a fresh
+/// certificate every [`SelfSignedRenewal::interval`] (12 days by default, two before browsers
+/// would refuse the old one), without disturbing open connections, and publishes each new hash
+/// on a watch channel for whatever hands hashes to pages. A page that still holds the old hash
+/// fails its next WebTransport attempt and falls back to WebSocket until it reloads.
+#[derive(Debug, Clone)]
+pub struct SelfSignedRenewal {
+    names: Vec<String>,
+    interval: std::time::Duration,
+    hash: tokio::sync::watch::Sender<CertificateHash>,
+}
+
+/// Time between two renewals of a self-signed certificate.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(12 * 24 * 3600);
+
+impl SelfSignedRenewal {
+    /// A first self-signed identity for [`LOCAL_NAMES`] and `extra_names`, and its renewal.
+    pub fn start(extra_names: Vec<String>) -> Result<(Identity, Self), Error> {
+        let identity = Identity::self_signed(&extra_names)?;
+        let (hash, _) = tokio::sync::watch::channel(identity.certificate_hash());
+        Ok((identity, Self { names: extra_names, interval: RENEW_EVERY, hash }))
+    }
+
+    /// Renews every `interval` instead (tests; at most the certificate's 14-day validity).
+    pub fn with_interval(mut self, interval: std::time::Duration) -> Self {
+        self.interval = interval.min(RENEW_EVERY);
+        self
+    }
+
+    /// Time between two renewals.
+    pub fn interval(&self) -> std::time::Duration {
+        self.interval
+    }
+
+    /// The hash of the certificate served now, updated at each renewal.
+    pub fn hash(&self) -> tokio::sync::watch::Receiver<CertificateHash> {
+        self.hash.subscribe()
+    }
+
+    /// A fresh certificate; its hash is published once the endpoint serves it ([`Self::publish`]).
+    pub(crate) fn renew(&self) -> Result<Identity, Error> {
+        Identity::self_signed(&self.names)
+    }
+
+    pub(crate) fn publish(&self, hash: CertificateHash) {
+        self.hash.send_replace(hash);
+    }
+}
+
 /// The SHA-256 digest of a DER certificate.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CertificateHash([u8; 32]);

@@ -21,7 +21,10 @@ mod server;
 mod session;
 
 pub use config::Config;
-pub use identity::{CertificateHash, Identity, LOCAL_NAMES, SELF_SIGNED_VALIDITY_DAYS};
+pub use identity::{
+    CertificateHash, Identity, LOCAL_NAMES, RENEW_EVERY, SELF_SIGNED_VALIDITY_DAYS,
+    SelfSignedRenewal,
+};
 pub use server::run;
 
 /// Why the WebTransport listener could not start.

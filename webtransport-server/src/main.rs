@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use videocall_relay::bus::{NatsBus, NatsOptions};
 use videocall_relay::{Relay, RelayConfig};
-use webtransport_server::{Config, Identity};
+use webtransport_server::{Config, Identity, SelfSignedRenewal};
 
 /// The longest health request read; anything longer is answered as a bad request.
 const MAX_HEALTH_REQUEST: usize = 1024;
@@ -55,13 +55,13 @@ async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let args = Args::parse();
 
-    let identity = identity(&args).await?;
+    let (identity, renewal) = identity(&args).await?;
     let bus = NatsBus::connect(&NatsOptions::new(args.nats_url.as_str()))
         .await
         .context("connecting to NATS")?;
     let relay_config =
         RelayConfig { max_packet_bytes: args.max_packet_bytes, ..RelayConfig::default() };
-    let config = Config::from_relay(&relay_config);
+    let config = Config { renewal, ..Config::from_relay(&relay_config) };
     let (relay, driver) = Relay::new(Arc::new(bus), relay_config);
     tokio::spawn(driver.run());
 
@@ -85,20 +85,22 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn identity(args: &Args) -> anyhow::Result<Identity> {
+/// The certificate from files, or a self-signed one and its renewal.
+async fn identity(args: &Args) -> anyhow::Result<(Identity, Option<SelfSignedRenewal>)> {
     if let (Some(cert), Some(key)) = (&args.cert_path, &args.key_path) {
         let identity = Identity::load_pem(cert, key).await.context("loading certificate")?;
         tracing::info!(cert = %cert.display(), hash = %identity.certificate_hash(), "certificate loaded");
-        return Ok(identity);
+        return Ok((identity, None));
     }
-    let identity = Identity::self_signed(&args.cert_names).context("generating certificate")?;
+    let (identity, renewal) =
+        SelfSignedRenewal::start(args.cert_names.clone()).context("generating certificate")?;
     let hash = identity.certificate_hash();
     tracing::info!(
         hash = %hash.to_hex(),
         base64 = %hash.to_base64(),
-        "self-signed certificate generated (valid 14 days); give its hash to clients"
+        "self-signed certificate generated (valid 14 days, renewed every 12); give its hash to clients"
     );
-    Ok(identity)
+    Ok((identity, Some(renewal)))
 }
 
 /// Resolves on SIGTERM or SIGINT.

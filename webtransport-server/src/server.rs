@@ -16,7 +16,7 @@ use wtransport::{Endpoint, ServerConfig, VarInt};
 
 use crate::Error;
 use crate::config::Config;
-use crate::identity::Identity;
+use crate::identity::{Identity, SelfSignedRenewal};
 use crate::session;
 
 /// Unidirectional streams an HTTP/3 client keeps open besides WebTransport's: control, QPACK
@@ -44,17 +44,27 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     socket.set_nonblocking(true).map_err(Error::Endpoint)?;
+    let bound = ServerConfig::builder().with_bind_socket(socket);
     let endpoint =
-        Endpoint::server(server_config(socket, identity, &config)?).map_err(Error::Endpoint)?;
+        Endpoint::server(server_config(bound, identity, &config)?).map_err(Error::Endpoint)?;
     if let Ok(addr) = endpoint.local_addr() {
         tracing::info!(%addr, "webtransport listening");
     }
     let config = Arc::new(config);
     let mut connections = ConnectionTasks::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let renewal = config.renewal.clone();
+    let every = renewal.as_ref().map_or(Duration::MAX, SelfSignedRenewal::interval);
+    let mut renew_at = tokio::time::Instant::now() + every.min(Duration::from_secs(1 << 30));
     loop {
         tokio::select! {
             () = &mut shutdown => break,
+            () = tokio::time::sleep_until(renew_at), if renewal.is_some() => {
+                if let Some(renewal) = &renewal {
+                    renew(&endpoint, renewal, &config);
+                }
+                renew_at += every;
+            }
             incoming = endpoint.accept() => {
                 let span = tracing::info_span!(
                     "webtransport",
@@ -73,16 +83,34 @@ pub async fn run(
     Ok(())
 }
 
+/// Serves a fresh self-signed certificate from now on; open connections keep theirs.
+fn renew(endpoint: &Endpoint<endpoint_side::Server>, renewal: &SelfSignedRenewal, config: &Config) {
+    let fresh = renewal.renew().and_then(|identity| {
+        let hash = identity.certificate_hash();
+        // The bind address of a reloaded configuration is ignored (no rebind).
+        let unbound = ServerConfig::builder().with_bind_default(0);
+        let reloaded = server_config(unbound, identity, config)?;
+        endpoint.reload_config(reloaded, false).map_err(Error::Endpoint)?;
+        Ok(hash)
+    });
+    match fresh {
+        Ok(hash) => {
+            renewal.publish(hash);
+            tracing::info!(%hash, "self-signed certificate renewed");
+        }
+        Err(error) => tracing::error!(%error, "cannot renew the self-signed certificate"),
+    }
+}
+
 fn server_config(
-    socket: UdpSocket,
+    bound: wtransport::config::ServerConfigBuilder<wtransport::config::states::WantsIdentity>,
     identity: Identity,
     config: &Config,
 ) -> Result<ServerConfig, Error> {
     let mut transport = QuicTransportConfig::default();
     let uni_streams = config.max_incoming_streams.saturating_add(H3_UNI_STREAMS);
     transport.max_concurrent_uni_streams(wtransport::quinn::VarInt::from_u32(uni_streams));
-    Ok(ServerConfig::builder()
-        .with_bind_socket(socket)
+    Ok(bound
         .with_custom_transport(identity.into_inner(), transport)
         .keep_alive_interval(Some(config.keep_alive))
         .max_idle_timeout(Some(config.max_idle_timeout))
