@@ -35,6 +35,10 @@ rustup target list --installed | grep -qx wasm32-unknown-unknown || {
 
 [ "$what" = run ] && exit 0
 
+# videocall-cli: libvpx (VP8/VP9), cmake to build libopus, libclang for nokhwa's V4L2
+# bindings, ALSA headers for cpal.
+apt_install pkg-config cmake libclang-dev libvpx-dev libasound2-dev
+
 # Multi-instance tests run a real NATS server.
 apt_install nats-server
 

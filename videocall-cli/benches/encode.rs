@@ -1,0 +1,2 @@
+//! Encode benchmark (filled in below).
+fn main() {}

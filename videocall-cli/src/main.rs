@@ -1,0 +1,2 @@
+//! videocall-cli binary.
+fn main() {}
