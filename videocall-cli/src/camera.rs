@@ -96,15 +96,29 @@ pub fn formats(index: u32) -> Result<Vec<String>, CameraError> {
     Ok(fourccs.iter().map(ToString::to_string).collect())
 }
 
-/// Every (format, size, frame rates) camera `index` offers, sorted.
-pub fn resolutions(index: u32) -> Result<Vec<(String, u32, u32, Vec<u32>)>, CameraError> {
+/// One mode a camera offers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mode {
+    /// Pixel format, as the driver names it.
+    pub format: String,
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Frame rates offered at this size, ascending.
+    pub fps: Vec<u32>,
+}
+
+/// Every mode camera `index` offers, sorted.
+pub fn resolutions(index: u32) -> Result<Vec<Mode>, CameraError> {
     let mut camera = open(index, RequestedFormatType::None)?;
     let device = |e: nokhwa::NokhwaError| CameraError::Device { index, message: e.to_string() };
     let mut out = Vec::new();
     for fourcc in camera.compatible_fourcc().map_err(device)? {
         for (res, mut rates) in camera.compatible_list_by_resolution(fourcc).map_err(device)? {
             rates.sort_unstable();
-            out.push((fourcc.to_string(), res.width(), res.height(), rates));
+            let (width, height) = (res.width(), res.height());
+            out.push(Mode { format: fourcc.to_string(), width, height, fps: rates });
         }
     }
     out.sort();

@@ -1,7 +1,5 @@
 //! The microphone through cpal (ALSA on Linux): 48 kHz, mixed down to mono 16-bit chunks.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
@@ -58,11 +56,11 @@ impl std::fmt::Debug for Microphone {
 
 /// Opens device `name` (`default` for the system default) and sends mono 48 kHz chunks to
 /// `chunks`. Queue policy: `chunks` is bounded by its creator; when it is full the newest chunk
-/// is dropped and counted in `dropped` (the audio callback never waits).
+/// is dropped and `on_drop` is called (the audio callback never waits).
 pub fn open(
     name: &str,
     chunks: SyncSender<Vec<i16>>,
-    dropped: Arc<AtomicU64>,
+    mut on_drop: impl FnMut() + Send + 'static,
 ) -> Result<Microphone, MicrophoneError> {
     let host = cpal::default_host();
     let device = find(&host, name)?;
@@ -78,11 +76,9 @@ pub fn open(
     let format = config.sample_format();
     let stream_config = config.config();
     let on_error = |e: cpal::StreamError| tracing::warn!(error = %e, "microphone");
-    let deliver = move |mono: Vec<i16>| match chunks.try_send(mono) {
+    let mut deliver = move |mono: Vec<i16>| match chunks.try_send(mono) {
         Ok(()) | Err(TrySendError::Disconnected(_)) => {}
-        Err(TrySendError::Full(_)) => {
-            dropped.fetch_add(1, Ordering::Relaxed);
-        }
+        Err(TrySendError::Full(_)) => on_drop(),
     };
     let stream = match format {
         cpal::SampleFormat::F32 => device.build_input_stream(

@@ -82,9 +82,22 @@ impl Decoder {
         Ok(Self { inner, buffer: vec![0; SAMPLE_RATE as usize / 1000 * 120] })
     }
 
-    /// Decodes one packet; an empty packet conceals a lost one.
+    /// Decodes one packet.
     pub fn decode(&mut self, packet: &[u8]) -> Result<&[i16], OpusError> {
+        if packet.is_empty() {
+            return Err(OpusError { what: "decode", message: "empty packet".into() });
+        }
         let n = self.inner.decode(packet, &mut self.buffer, false).map_err(opus_err("decode"))?;
+        Ok(&self.buffer[..n])
+    }
+
+    /// Makes up `samples` samples for a lost packet (packet loss concealment).
+    pub fn conceal(&mut self, samples: usize) -> Result<&[i16], OpusError> {
+        let out = self.buffer.get_mut(..samples).ok_or_else(|| OpusError {
+            what: "conceal",
+            message: format!("{samples} samples is longer than 120 ms"),
+        })?;
+        let n = self.inner.decode(&[], out, false).map_err(opus_err("conceal"))?;
         Ok(&self.buffer[..n])
     }
 }
@@ -112,6 +125,8 @@ mod tests {
         // A sine of amplitude A has mean power A^2 / 2: (10922^2)/2 ~ 5.96e7.
         assert!((3.0e7..9.0e7).contains(&energy), "decoded power {energy}");
         assert!(encoder.encode(&[0; 100]).is_err());
+        assert_eq!(decoder.conceal(FRAME_SAMPLES).unwrap().len(), FRAME_SAMPLES);
+        assert!(decoder.decode(&[]).is_err());
         assert!(encoder.lookahead().unwrap() > 0);
     }
 }

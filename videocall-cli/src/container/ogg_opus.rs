@@ -55,7 +55,7 @@ impl<W: Write> Writer<W> {
         self.granule += samples;
         if let Some((previous, granule)) = self.held.replace((packet, self.granule)) {
             self.packets += 1;
-            let end = if self.packets % u64::from(PACKETS_PER_PAGE) == 0 {
+            let end = if self.packets.is_multiple_of(u64::from(PACKETS_PER_PAGE)) {
                 PacketWriteEndInfo::EndPage
             } else {
                 PacketWriteEndInfo::NormalPacket

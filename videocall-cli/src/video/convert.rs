@@ -87,8 +87,8 @@ fn yuyv(src: &[u8], out: &mut I420) {
 }
 
 fn mean(a: u8, b: u8) -> u8 {
-    // (a + b + 1) / 2 in u16 cannot exceed 255.
-    ((u16::from(a) + u16::from(b) + 1) / 2) as u8
+    // The rounded-up mean of two bytes always fits in a byte.
+    (u16::from(a) + u16::from(b)).div_ceil(2) as u8
 }
 
 #[cfg(test)]

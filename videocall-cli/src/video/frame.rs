@@ -42,7 +42,7 @@ pub struct Size {
 impl Size {
     /// A checked size.
     pub fn new(width: u32, height: u32) -> Result<Self, FrameError> {
-        let ok = |side: u32| side >= 2 && side <= MAX_SIDE && side % 2 == 0;
+        let ok = |side: u32| (2..=MAX_SIDE).contains(&side) && side.is_multiple_of(2);
         if ok(width) && ok(height) {
             Ok(Self { width, height })
         } else {
