@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client
 
-.PHONY: run test deps build check lint fmt unit bench clean
+.PHONY: run test deps build check lint fmt unit bench clean cli
 
 ## run: build and start the all-in-one server (no NATS, no database), print the URL
 run:
@@ -29,6 +29,11 @@ lint:
 ## unit: unit, loopback and multi-instance (real nats-server) tests
 unit:
 	cargo nextest run --workspace --locked --no-fail-fast
+
+## cli: release build of the headless client, $(CARGO_TARGET_DIR)/release/videocall-cli
+cli:
+	@scripts/deps.sh test
+	cargo build --release --locked -p videocall-cli
 
 fmt:
 	cargo fmt --all

@@ -114,7 +114,7 @@ pub struct StreamArgs {
     /// Encoder threads.
     #[arg(long, env = "VIDEOCALL_ENCODER_THREADS", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub threads: u32,
+    pub encoder_threads: u32,
     /// Opus bitrate in kbit/s.
     #[arg(long, env = "VIDEOCALL_AUDIO_BITRATE_KBPS", default_value_t = 32,
           value_parser = clap::value_parser!(i32).range(6..=510))]

@@ -63,7 +63,8 @@ pub async fn run(args: RecordArgs) -> Result<String, RecordError> {
     let mut lifecycle = Lifecycle::new(url);
     let signal = session::shutdown_signal();
     let deadline = session::deadline(args.meeting.duration);
-    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    let ten = Duration::from_secs(10);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + ten, ten);
     tokio::pin!(signal, deadline);
     let outcome: Result<(), RecordError> = loop {
         tokio::select! {

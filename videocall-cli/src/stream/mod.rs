@@ -163,7 +163,7 @@ pub async fn run(args: StreamArgs) -> Result<String, StreamError> {
         fps: args.fps,
         bitrate_kbps: args.bitrate_kbps,
         keyframe_interval: args.keyframe_interval,
-        threads: args.threads,
+        threads: args.encoder_threads,
         cpu_used: args.cpu_used,
     };
     // Devices and codecs are opened before connecting, so their errors come first.
@@ -178,7 +178,8 @@ pub async fn run(args: StreamArgs) -> Result<String, StreamError> {
 
     let mut lifecycle = Lifecycle::new(url);
     let status = Status::new(args.meeting.quiet);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let second = Duration::from_secs(1);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + second, second);
     let mut last = (shared.counters.snapshot(), Instant::now());
     let signal = session::shutdown_signal();
     let deadline = session::deadline(args.meeting.duration);
