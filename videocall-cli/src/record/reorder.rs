@@ -56,7 +56,7 @@ impl<T> Reorder<T> {
             return None;
         }
         let (sequence, item) = self.pending.pop_first()?;
-        self.next = Some(sequence + 1);
+        self.next = Some(sequence.saturating_add(1));
         Some((sequence - next, item))
     }
 }
@@ -84,6 +84,16 @@ mod tests {
         assert_eq!(r.push(4, 4), [(1, 2), (0, 3), (0, 4)]);
         assert_eq!(r.push(1, 1), [], "too late now");
         assert_eq!(r.late, 1);
+    }
+
+    #[test]
+    fn a_hostile_sequence_number_does_not_overflow() {
+        let mut r = Reorder::new(1);
+        r.push(0, 'a');
+        assert_eq!(r.push(u64::MAX, 'b'), []);
+        assert_eq!(r.push(5, 'c'), [(4, 'c')]);
+        assert_eq!(r.flush(), [(u64::MAX - 6, 'b')]);
+        assert_eq!(r.push(7, 'd'), [], "everything below the largest number is late now");
     }
 
     #[test]

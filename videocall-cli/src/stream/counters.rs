@@ -60,22 +60,34 @@ impl Counters {
     }
 }
 
-/// The counters at one moment (see [`Counters`] for each field).
+/// The counters at one moment (the fields mean what [`Counters`]' do).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[allow(missing_docs)]
 pub struct Snapshot {
+    /// Pictures taken or drawn.
     pub captured: u64,
+    /// Pictures dropped before the encoder (newest wins).
     pub capture_dropped: u64,
+    /// Pictures not encoded while disconnected.
     pub offline_skipped: u64,
+    /// Frames out of the encoder.
     pub encoded: u64,
+    /// Key frames among them.
     pub keyframes: u64,
+    /// Key frames made on request or at a new connection.
     pub forced_keyframes: u64,
+    /// Key frame requests from the server.
     pub keyframe_requests: u64,
+    /// Video frames handed to the client.
     pub video_sent: u64,
+    /// Their bytes.
     pub video_bytes: u64,
+    /// Encoder failures.
     pub encode_errors: u64,
+    /// Media packets the client refused.
     pub send_failed: u64,
+    /// Opus packets handed to the client.
     pub audio_sent: u64,
+    /// Microphone chunks dropped.
     pub audio_dropped: u64,
 }
 
