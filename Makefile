@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client
 
-.PHONY: run test deps build check lint fmt unit bench clean cli
+.PHONY: run test deps build check lint fmt unit bench clean cli cli-aarch64
 
 ## run: build and start the all-in-one server (no NATS, no database), print the URL
 run:
@@ -34,6 +34,16 @@ unit:
 cli:
 	@scripts/deps.sh test
 	cargo build --release --locked -p videocall-cli
+
+## cli-aarch64: cross-build the CLI for a 64-bit Raspberry Pi (opt-in, ~13 min cold: not in `test`)
+cli-aarch64:
+	@scripts/deps.sh aarch64
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+	CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++ \
+	PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig \
+	BINDGEN_EXTRA_CLANG_ARGS="--target=aarch64-linux-gnu -I/usr/include/aarch64-linux-gnu" \
+	cargo build --release --locked -p videocall-cli --target aarch64-unknown-linux-gnu
 
 fmt:
 	cargo fmt --all

@@ -2,6 +2,7 @@
 # Installs what building and testing videocall needs on Debian 12, idempotently.
 #   scripts/deps.sh run    what `make run` needs: the Rust toolchain's targets
 #   scripts/deps.sh test   plus nats-server and cargo-nextest for the test suite
+#   scripts/deps.sh aarch64  plus the arm64 cross toolchain and libraries for videocall-cli
 set -euo pipefail
 
 what="${1:-test}"
@@ -50,4 +51,20 @@ if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then
     say "cargo install cargo-nextest $NEXTEST_VERSION"
     cargo install cargo-nextest --version "$NEXTEST_VERSION" --locked
   fi
+fi
+
+# Cross-building videocall-cli for a 64-bit Raspberry Pi (opt-in: `scripts/deps.sh aarch64`,
+# used by `make cli-aarch64`): the cross compiler and Debian's arm64 libraries.
+if [ "$what" = aarch64 ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    say "dpkg --add-architecture arm64"
+    as_root dpkg --add-architecture arm64
+    as_root apt-get update -qq
+  fi
+  apt_install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross \
+    libvpx-dev:arm64 libasound2-dev:arm64 linux-libc-dev:arm64
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || {
+    say "rustup target add aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu
+  }
 fi
