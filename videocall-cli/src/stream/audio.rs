@@ -18,6 +18,9 @@ use crate::video::pattern::Tone;
 /// Microphone chunks waiting for the encoder (cpal delivers ~10 ms chunks: about half a second).
 const MIC_QUEUE: usize = 50;
 
+/// Missed 20 ms tone frames sent late after a stall (more are skipped).
+const MAX_CATCH_UP: u64 = 5;
+
 /// Where sound comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AudioSource {
@@ -70,8 +73,11 @@ fn tone_loop(mut encoder: Encoder, shared: &Shared) {
     while !shared.stop.load(Ordering::Acquire) {
         let tick = pacer.next(Instant::now());
         std::thread::sleep(tick.due.saturating_duration_since(Instant::now()));
-        tone.fill(&mut frame);
-        send(&mut encoder, &frame, &mut sequence, shared);
+        // After a stall, make up for up to 100 ms of missed frames so the sound keeps time.
+        for _ in 0..=tick.skipped.min(MAX_CATCH_UP) {
+            tone.fill(&mut frame);
+            send(&mut encoder, &frame, &mut sequence, shared);
+        }
     }
 }
 
