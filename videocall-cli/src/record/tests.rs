@@ -1,3 +1,5 @@
+//! The recorder on packets made by the real encoders: files, gaps, concealment, leavers.
+
 use std::time::Duration;
 
 use protobuf::{Message, MessageField};

@@ -1,3 +1,5 @@
+//! Encoder against decoder: no lag, forced and periodic key frames, round trips.
+
 use std::time::Duration;
 
 use super::*;
