@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client -p yew-ui
 
-.PHONY: run test deps ui lint fmt unit clean
+.PHONY: run test deps ui lint fmt unit clean cli cli-aarch64
 
 ## run: build the UI and the all-in-one server (no NATS, no database), start it, print the URL
 run:
@@ -37,6 +37,21 @@ unit:
 	cargo nextest run --workspace --locked --no-fail-fast
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
 	  cargo test --locked --target wasm32-unknown-unknown -p videocall-types -p videocall-client --lib
+
+## cli: release build of the headless client, $(CARGO_TARGET_DIR)/release/videocall-cli
+cli:
+	@scripts/deps.sh test
+	cargo build --release --locked -p videocall-cli
+
+## cli-aarch64: cross-build the CLI for a 64-bit Raspberry Pi (opt-in, ~13 min cold: not in `test`)
+cli-aarch64:
+	@scripts/deps.sh aarch64
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+	CXX_aarch64_unknown_linux_gnu=aarch64-linux-gnu-g++ \
+	PKG_CONFIG_ALLOW_CROSS=1 PKG_CONFIG_PATH=/usr/lib/aarch64-linux-gnu/pkgconfig \
+	BINDGEN_EXTRA_CLANG_ARGS="--target=aarch64-linux-gnu -I/usr/include/aarch64-linux-gnu" \
+	cargo build --release --locked -p videocall-cli --target aarch64-unknown-linux-gnu
 
 fmt:
 	cargo fmt --all

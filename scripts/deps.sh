@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing videocall needs on Debian 12, idempotently.
-#   scripts/deps.sh run    what `make run` needs: the wasm32 target and wasm-bindgen's CLI
-#   scripts/deps.sh test   plus nats-server, Chromium and cargo-nextest for the test suite
+#   scripts/deps.sh run      what `make run` needs: the wasm32 target and wasm-bindgen's CLI
+#   scripts/deps.sh test     plus nats-server, Chromium, the CLI's C libraries and cargo-nextest
+#   scripts/deps.sh aarch64  plus the arm64 cross toolchain and libraries for videocall-cli
 set -euo pipefail
 
 what="${1:-test}"
@@ -43,9 +44,11 @@ fi
 
 [ "$what" = run ] && exit 0
 
-# Multi-instance tests run a real NATS server; browser tests run Debian's Chromium through its
-# chromedriver (never a downloaded browser).
-apt_install nats-server chromium chromium-driver
+# videocall-cli: libvpx (VP8/VP9), cmake to build libopus, libclang for nokhwa's V4L2
+# bindings, ALSA headers for cpal. Multi-instance tests run a real NATS server; browser tests
+# run Debian's Chromium through its chromedriver (never a downloaded browser).
+apt_install pkg-config cmake libclang-dev libvpx-dev libasound2-dev \
+  nats-server chromium chromium-driver
 
 NEXTEST_VERSION=0.9.143
 if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then
@@ -55,4 +58,20 @@ if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then
     say "cargo install cargo-nextest $NEXTEST_VERSION"
     cargo install cargo-nextest --version "$NEXTEST_VERSION" --locked
   fi
+fi
+
+# Cross-building videocall-cli for a 64-bit Raspberry Pi (opt-in: `scripts/deps.sh aarch64`,
+# used by `make cli-aarch64`): the cross compiler and Debian's arm64 libraries.
+if [ "$what" = aarch64 ]; then
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    say "dpkg --add-architecture arm64"
+    as_root dpkg --add-architecture arm64
+    as_root apt-get update -qq
+  fi
+  apt_install gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross \
+    libvpx-dev:arm64 libasound2-dev:arm64 linux-libc-dev:arm64
+  rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || {
+    say "rustup target add aarch64-unknown-linux-gnu"
+    rustup target add aarch64-unknown-linux-gnu
+  }
 fi

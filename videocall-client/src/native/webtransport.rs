@@ -67,7 +67,10 @@ impl Link {
         let opening = self.connection.open_uni().await.map_err(|e| failed(&e))?;
         let mut stream = opening.await.map_err(|e| failed(&e))?;
         stream.write_all(&packet).await.map_err(|e| failed(&e))?;
-        stream.finish().await.map_err(|e| failed(&e))
+        // Finish without waiting for the peer's acknowledgement (wtransport's async `finish`
+        // waits for it): waiting costs a round trip plus the peer's ACK delay per packet,
+        // which caps a sender at a few dozen packets a second. QUIC still retransmits.
+        stream.quic_stream_mut().finish().map_err(|e| failed(&e))
     }
 
     /// The next packet from a finished stream or a datagram.

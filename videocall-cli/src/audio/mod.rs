@@ -1,0 +1,4 @@
+//! Sound: Opus coding and the microphone.
+
+pub mod microphone;
+pub mod opus;
