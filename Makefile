@@ -35,3 +35,7 @@ fmt:
 
 clean:
 	cargo clean
+
+## bench: the relay against a null forwarder, written to BENCHMARKS.md (~15 min; not in test)
+bench: deps
+	bench/run.sh
