@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client
 
-.PHONY: run test deps build check lint fmt unit bench clean
+.PHONY: run test deps build check lint fmt unit bench clean fuzz
 
 ## run: build and start the all-in-one server (no NATS, no database), print the URL
 run:
@@ -15,7 +15,7 @@ run:
 	$(CARGO_TARGET_DIR)/release/actix-api
 
 ## test: every check and test, installing what they need
-test: deps lint unit
+test: deps lint unit fuzz
 
 deps:
 	@scripts/deps.sh test
@@ -29,6 +29,10 @@ lint:
 ## unit: unit, loopback and multi-instance (real nats-server) tests
 unit:
 	cargo nextest run --workspace --locked --no-fail-fast
+
+## fuzz: 30 s per cargo-fuzz target (FUZZ_SECONDS=3600 for a long run)
+fuzz:
+	scripts/fuzz.sh
 
 fmt:
 	cargo fmt --all
