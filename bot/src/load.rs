@@ -22,7 +22,7 @@ use crate::participant::{self, ClientTotals, Received, Sent, Signals, Window};
 use crate::probe::Kind;
 use crate::report::{Report, Setup};
 use crate::shape::MediaShape;
-use crate::stats::KindTotals;
+use crate::stats::{KindTotals, Timeline};
 use crate::target::Server;
 
 /// Stands in for "never" where the client wants an interval (no heartbeats).
@@ -198,6 +198,7 @@ async fn collect(plan: &LoadPlan, joined: Vec<Joined>, connect_secs: f64) -> Rep
     let mut kinds = [KindTotals::default(), KindTotals::default()];
     let mut setup = Setup { wanted: joined.len(), connect_secs, ..Setup::default() };
     let mut client = ClientTotals::default();
+    let mut timeline = Timeline::default();
     let mut sent_per_room = vec![Sent::default(); plan.rooms];
     for participant in joined {
         let Joined { room, handle, receiver, publisher } = participant;
@@ -222,6 +223,7 @@ async fn collect(plan: &LoadPlan, joined: Vec<Joined>, connect_secs: f64) -> Rep
             for kind in Kind::ALL {
                 kinds[kind.index()].absorb(kind, &received.stats);
             }
+            timeline.merge(received.stats.timeline());
         }
         client.add(handle.stats());
         handle.close();
@@ -235,5 +237,5 @@ async fn collect(plan: &LoadPlan, joined: Vec<Joined>, connect_secs: f64) -> Rep
             totals.expected += sent.sent[kind.index()] * receivers_per_packet;
         }
     }
-    Report::new(plan, setup, client, kinds)
+    Report::new(plan, setup, client, kinds, &timeline)
 }

@@ -9,7 +9,7 @@ use crate::load::LoadPlan;
 use crate::participant::ClientTotals;
 use crate::probe::Kind;
 use crate::shape::MediaShape;
-use crate::stats::KindTotals;
+use crate::stats::{KindTotals, Timeline};
 
 /// How the connections went.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -147,6 +147,8 @@ pub struct Report {
     pub client: ClientTotals,
     /// Video, audio, and both together.
     pub delivery: Vec<Delivery>,
+    /// Packets delivered per wall-clock second: `[unix second, deliveries]`.
+    pub timeline: Vec<(u64, u64)>,
 }
 
 impl Report {
@@ -156,6 +158,7 @@ impl Report {
         setup: Setup,
         client: ClientTotals,
         kinds: [KindTotals; 2],
+        timeline: &Timeline,
     ) -> Self {
         let secs = plan.duration.as_secs_f64();
         let mut all = KindTotals::default();
@@ -186,7 +189,7 @@ impl Report {
             duration_secs: secs,
             shape: plan.shape,
         };
-        Self { params, setup, client, delivery }
+        Self { params, setup, client, delivery, timeline: timeline.seconds() }
     }
 
     /// The totals over both kinds.

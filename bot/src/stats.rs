@@ -99,6 +99,70 @@ pub struct ReceiverStats {
     latency: [Histogram<u64>; 2],
     bytes: [u64; 2],
     untracked: u64,
+    timeline: Timeline,
+}
+
+/// Packets delivered per wall-clock second (Unix seconds), to see when delivery stopped and
+/// when it recovered during a fault.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Timeline {
+    first_sec: u64,
+    counts: Vec<u64>,
+}
+
+impl Timeline {
+    /// Most seconds a timeline covers (an hour): a bound on its memory.
+    pub const MAX_SECS: usize = 3600;
+
+    /// Counts one delivery at `now_us`.
+    pub fn count(&mut self, now_us: u64) {
+        let sec = now_us / 1_000_000;
+        if self.counts.is_empty() {
+            self.first_sec = sec;
+        }
+        let Some(index) = sec.checked_sub(self.first_sec).map(|i| i as usize) else { return };
+        if index >= Self::MAX_SECS {
+            return;
+        }
+        if index >= self.counts.len() {
+            self.counts.resize(index + 1, 0);
+        }
+        self.counts[index] += 1;
+    }
+
+    /// Adds another timeline (which may start earlier or later).
+    pub fn merge(&mut self, other: &Timeline) {
+        if other.counts.is_empty() {
+            return;
+        }
+        if self.counts.is_empty() {
+            *self = other.clone();
+            return;
+        }
+        if other.first_sec < self.first_sec {
+            let shift = (self.first_sec - other.first_sec) as usize;
+            let mut counts = vec![0; shift];
+            counts.extend_from_slice(&self.counts);
+            counts.truncate(Self::MAX_SECS);
+            (self.counts, self.first_sec) = (counts, other.first_sec);
+        }
+        let offset = (other.first_sec - self.first_sec) as usize;
+        for (i, n) in other.counts.iter().enumerate() {
+            let index = offset + i;
+            if index >= Self::MAX_SECS {
+                break;
+            }
+            if index >= self.counts.len() {
+                self.counts.resize(index + 1, 0);
+            }
+            self.counts[index] += n;
+        }
+    }
+
+    /// `(unix second, deliveries)` pairs, in order.
+    pub fn seconds(&self) -> Vec<(u64, u64)> {
+        self.counts.iter().enumerate().map(|(i, n)| (self.first_sec + i as u64, *n)).collect()
+    }
 }
 
 impl Default for ReceiverStats {
@@ -108,6 +172,7 @@ impl Default for ReceiverStats {
             latency: [histogram(), histogram()],
             bytes: [0; 2],
             untracked: 0,
+            timeline: Timeline::default(),
         }
     }
 }
@@ -130,9 +195,15 @@ impl ReceiverStats {
         }
         let k = probe.kind.index();
         self.bytes[k] += bytes as u64;
+        self.timeline.count(now_us);
         let latency = now_us.saturating_sub(probe.sent_us).clamp(1, MAX_LATENCY_US);
         // In bounds by the clamp above.
         let _ = self.latency[k].record(latency);
+    }
+
+    /// Deliveries per second.
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
     }
 
     /// The tracker of one stream, if anything of it arrived.
@@ -252,6 +323,23 @@ mod tests {
         audio.absorb(Kind::Audio, &a);
         assert_eq!((audio.delivered, audio.bytes), (1, 100));
         assert_eq!(audio.latency.value_at_quantile(0.5), audio.latency.highest_equivalent(500));
+    }
+
+    #[test]
+    fn timelines_count_per_second_and_merge() {
+        let mut a = Timeline::default();
+        a.count(10_000_000);
+        a.count(10_500_000);
+        a.count(12_000_000);
+        let mut b = Timeline::default();
+        b.count(9_000_000);
+        b.count(12_100_000);
+        b.merge(&a);
+        assert_eq!(b.seconds(), [(9, 1), (10, 2), (11, 0), (12, 2)]);
+        let mut late = Timeline::default();
+        late.count(11_000_000);
+        late.merge(&b);
+        assert_eq!(late.seconds(), [(9, 1), (10, 2), (11, 1), (12, 2)]);
     }
 
     #[test]
