@@ -41,7 +41,7 @@ table() { # scenario title
   echo
 }
 
-table meetings "20-person meetings, everyone publishing (size = rooms; stops after the first run with loss > 0.1%)"
+table meetings "20-person meetings, everyone publishing (size = rooms; stops after the first run with loss > 0.1% or with the bot unable to send 90% of the load)"
 table webinar "One publisher, many subscribers (size = subscribers)"
 table audio "Audio only: 10 speakers, many listeners (size = listeners)"
 
