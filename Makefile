@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client -p yew-ui
 
-.PHONY: run test deps ui lint fmt unit clean cli cli-aarch64
+.PHONY: run test deps ui lint fmt unit clean cli cli-aarch64 bench fuzz
 
 ## run: build the UI and the all-in-one server (no NATS, no database), start it, print the URL
 run:
@@ -21,7 +21,7 @@ ui:
 	scripts/build-ui.sh
 
 ## test: every check and test, installing what they need
-test: deps lint ui unit
+test: deps lint ui unit fuzz
 
 deps:
 	@scripts/deps.sh test
@@ -53,8 +53,16 @@ cli-aarch64:
 	BINDGEN_EXTRA_CLANG_ARGS="--target=aarch64-linux-gnu -I/usr/include/aarch64-linux-gnu" \
 	cargo build --release --locked -p videocall-cli --target aarch64-unknown-linux-gnu
 
+## fuzz: 30 s per cargo-fuzz target (FUZZ_SECONDS=3600 for a long run)
+fuzz:
+	scripts/fuzz.sh
+
 fmt:
 	cargo fmt --all
 
 clean:
 	cargo clean
+
+## bench: the relay against a null forwarder, written to BENCHMARKS.md (~15 min; not in test)
+bench: deps
+	bench/run.sh

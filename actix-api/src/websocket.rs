@@ -89,6 +89,12 @@ fn incoming(
                 Err(actix_ws::ProtocolError::Overflow) => {
                     Some(Incoming::Refused(CloseReason::TooLarge))
                 }
+                // The connection broke (the client vanished without a close frame): that ends
+                // the session; it is not malformed input.
+                Err(actix_ws::ProtocolError::Io(err)) => {
+                    tracing::debug!(%err, "websocket connection lost");
+                    None
+                }
                 Err(err) => {
                     tracing::debug!(%err, "websocket protocol error");
                     Some(Incoming::Refused(CloseReason::Malformed))

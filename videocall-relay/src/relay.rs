@@ -76,6 +76,11 @@ impl Shared {
         self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Whether publishing can reach anyone (not with a standalone in-process bus).
+    fn bus_reaches_others(&self) -> bool {
+        self.bus.reaches_others()
+    }
+
     fn publish(&self, subject: String, payload: Bytes) {
         if self.publish.try_send((subject, payload)).is_err() {
             self.metrics.bus_publish_dropped.fetch_add(1, Relaxed);
@@ -83,7 +88,9 @@ impl Shared {
     }
 
     fn announce(&self, room: &RoomId, session: SessionId, event: Presence) {
-        self.publish(subject::presence(room, session), event.encode());
+        if self.bus_reaches_others() {
+            self.publish(subject::presence(room, session), event.encode());
+        }
     }
 
     /// Routes key frame requests to the streams' senders, local or on another instance.
@@ -316,7 +323,9 @@ impl Session {
             .map_err(|_| CloseReason::Malformed)?;
         let stamped = Bytes::from(stamped);
         shared.fan_out(&self.room, self.id(), class, &stamped, now);
-        shared.publish(subject::media(&self.room.id, self.id()), stamped);
+        if shared.bus_reaches_others() {
+            shared.publish(subject::media(&self.room.id, self.id()), stamped);
+        }
         Ok(())
     }
 
@@ -360,6 +369,26 @@ impl Receiver {
                     self.metrics.bytes_out.fetch_add(packet.len() as u64, Relaxed);
                 }
                 return next;
+            }
+            self.member.wait().await;
+        }
+    }
+
+    /// Waits until packets are queued, then moves up to `max` of them into `batch` (in queue
+    /// order) at once; `Err` with the reason when the connection must close instead. One lock
+    /// and one wake-up per batch rather than per packet.
+    pub async fn next_batch(&self, batch: &mut Vec<Bytes>, max: usize) -> Result<(), CloseReason> {
+        loop {
+            let before = batch.len();
+            if let Some(reason) = self.member.poll_batch(now(), batch, max) {
+                return Err(reason);
+            }
+            let taken = &batch[before..];
+            if !taken.is_empty() {
+                let bytes: usize = taken.iter().map(Bytes::len).sum();
+                self.metrics.packets_out.fetch_add(taken.len() as u64, Relaxed);
+                self.metrics.bytes_out.fetch_add(bytes as u64, Relaxed);
+                return Ok(());
             }
             self.member.wait().await;
         }

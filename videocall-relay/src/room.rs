@@ -148,6 +148,27 @@ impl Member {
         state.outbox.pop(now).map(Outbound::Packet)
     }
 
+    /// Takes up to `max` waiting packets into `batch` under one lock; `Some` when the member is
+    /// closed instead (what is still queued is not sent).
+    pub(crate) fn poll_batch(
+        &self,
+        now: Instant,
+        batch: &mut Vec<Bytes>,
+        max: usize,
+    ) -> Option<CloseReason> {
+        let mut state = lock(&self.state);
+        if let Some(reason) = state.closed {
+            return Some(reason);
+        }
+        while batch.len() < max {
+            match state.outbox.pop(now) {
+                Some(packet) => batch.push(packet),
+                None => break,
+            }
+        }
+        None
+    }
+
     /// Waits until something may be ready.
     pub(crate) async fn wait(&self) {
         self.notify.notified().await;

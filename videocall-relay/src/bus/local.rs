@@ -96,6 +96,11 @@ impl Bus for LocalBus {
     fn is_connected(&self) -> bool {
         true
     }
+
+    fn reaches_others(&self) -> bool {
+        // Instances are numbered from 0 as they connect: a second one may be listening.
+        self.hub.0.next_instance.load(Relaxed) > 1
+    }
 }
 
 #[cfg(test)]
@@ -114,6 +119,16 @@ mod tests {
         b.publish("room.q.1".into(), Bytes::from_static(b"y")).await.unwrap();
         b.publish("room.r.2".into(), Bytes::from_static(b"z")).await.unwrap();
         assert_eq!(&sub_a.next().await.unwrap().payload[..], b"z");
+    }
+
+    #[test]
+    fn a_standalone_bus_reaches_nobody_else() {
+        assert!(!LocalBus::standalone().reaches_others());
+        let hub = LocalHub::new();
+        let first = hub.connect();
+        assert!(!first.reaches_others());
+        let _second = hub.connect();
+        assert!(first.reaches_others());
     }
 
     #[tokio::test]

@@ -48,6 +48,13 @@ pub trait Bus: Send + Sync + 'static {
 
     /// Whether the bus is connected right now (drives `/readyz`).
     fn is_connected(&self) -> bool;
+
+    /// Whether another instance could receive what this one publishes. `false` (a standalone
+    /// in-process bus) lets the relay skip publishing altogether; checked per packet, so it
+    /// must be cheap.
+    fn reaches_others(&self) -> bool {
+        true
+    }
 }
 
 /// Whether `subject` matches the subscription `pattern` under NATS wildcard rules.
