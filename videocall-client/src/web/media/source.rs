@@ -144,14 +144,24 @@ async fn next_presented_frame(element: &HtmlVideoElement, interval: Duration) {
     let callback = Closure::once(move || {
         let _ = tx.send(());
     });
-    if request.call1(element, callback.as_ref()).is_err() {
+    let Ok(handle) = request.call1(element, callback.as_ref()) else {
         return js::sleep(interval).await;
-    }
+    };
     // A paused element presents nothing: don't wait forever.
-    let presented = rx;
     let timeout = js::sleep(Duration::from_secs(1));
     futures::pin_mut!(timeout);
-    let _ = futures::future::select(presented, timeout).await;
+    if let futures::future::Either::Right(_) = futures::future::select(rx, timeout).await {
+        // The request is still pending: cancel it before its callback is freed.
+        let cancel = Reflect::get(element, &"cancelVideoFrameCallback".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(cancel) = cancel {
+            let _ = cancel.call1(element, &handle);
+        } else {
+            callback.forget(); // cannot cancel: leak one small closure rather than fault
+            return;
+        }
+    }
     drop(callback);
 }
 
