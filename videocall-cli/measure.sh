@@ -2,6 +2,7 @@
 # Measures videocall-cli on loopback: CPU and memory of `stream --test-pattern` at a given
 # size and rate, and the capture-to-decode delay seen by `record` in the same meeting.
 #   videocall-cli/measure.sh [SECONDS] [RESOLUTION] [FPS] [CODEC] [TRANSPORT: ws|wt]
+# Extra stream flags: VIDEOCALL_STREAM_ARGS="--encoder-threads 1".
 # Needs release builds: cargo build --release -p actix-api -p videocall-cli (or VIDEOCALL_BIN=dir).
 set -euo pipefail
 
@@ -32,6 +33,7 @@ pids+=($record_pid)
 sleep 1
 "$bin/videocall-cli" stream "${join[@]}" --user-id streamer --test-pattern \
   --resolution "$resolution" --fps "$fps" --codec "$codec" --duration "$seconds" --quiet \
+  ${VIDEOCALL_STREAM_ARGS:-} \
   >"$work/stream.out" 2>"$work/stream.err" &
 stream_pid=$!
 pids+=($stream_pid)

@@ -111,10 +111,9 @@ pub struct StreamArgs {
     /// libvpx speed (VP8 0-16, VP9 5-9); by default chosen from the resolution.
     #[arg(long, env = "VIDEOCALL_CPU_USED", allow_negative_numbers = true)]
     pub cpu_used: Option<i32>,
-    /// Encoder threads.
-    #[arg(long, env = "VIDEOCALL_ENCODER_THREADS", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..=16))]
-    pub encoder_threads: u32,
+    /// Encoder threads; by default 1 for VP8 up to 640x480 and 2 otherwise.
+    #[arg(long, env = "VIDEOCALL_ENCODER_THREADS", value_parser = clap::value_parser!(u32).range(1..=16))]
+    pub encoder_threads: Option<u32>,
     /// Opus bitrate in kbit/s.
     #[arg(long, env = "VIDEOCALL_AUDIO_BITRATE_KBPS", default_value_t = 32,
           value_parser = clap::value_parser!(i32).range(6..=510))]

@@ -176,8 +176,24 @@ fn summary_mentions(finished: &[super::recorder::Finished], text: &str) -> bool 
     super::recorder::summary_lines(finished).contains(text)
 }
 
-/// A fresh directory under the system temp dir, unique per test and run.
-fn tempdir() -> std::path::PathBuf {
+/// A fresh directory under the system temp dir, unique per test and run, removed on drop.
+struct TempDir(std::path::PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = std::path::Path;
+
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> TempDir {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     let dir = std::env::temp_dir().join(format!(
@@ -186,5 +202,5 @@ fn tempdir() -> std::path::PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TempDir(dir)
 }

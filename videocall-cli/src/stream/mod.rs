@@ -163,7 +163,9 @@ pub async fn run(args: StreamArgs) -> Result<String, StreamError> {
         fps: args.fps,
         bitrate_kbps: args.bitrate_kbps,
         keyframe_interval: args.keyframe_interval,
-        threads: args.encoder_threads,
+        threads: args
+            .encoder_threads
+            .unwrap_or_else(|| EncoderConfig::default_threads(args.codec, args.resolution)),
         cpu_used: args.cpu_used,
     };
     // Devices and codecs are opened before connecting, so their errors come first.

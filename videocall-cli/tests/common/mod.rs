@@ -186,12 +186,29 @@ pub fn number(text: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no numeric {key}= in:\n{text}"))
 }
 
-/// A fresh empty directory for one test's recordings.
-pub fn output_dir(name: &str) -> PathBuf {
+/// A fresh empty directory for one test's recordings, removed on drop.
+pub struct OutputDir(PathBuf);
+
+impl std::ops::Deref for OutputDir {
+    type Target = Path;
+
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A fresh empty directory named after the test.
+pub fn output_dir(name: &str) -> OutputDir {
     let dir = std::env::temp_dir().join(format!("videocall-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    OutputDir(dir)
 }
 
 /// The one file in `dir` with extension `ext` whose name starts with `user`.
