@@ -47,8 +47,17 @@ fi
 # videocall-cli: libvpx (VP8/VP9), cmake to build libopus, libclang for nokhwa's V4L2
 # bindings, ALSA headers for cpal. Multi-instance tests run a real NATS server; browser tests
 # run Debian's Chromium through its chromedriver (never a downloaded browser).
+# The Firefox browser test drives Debian's Firefox ESR; Firefox runs Web Audio only while an audio
+# output is open, so that test gives it PulseAudio with a null sink.
 apt_install pkg-config cmake libclang-dev libvpx-dev libasound2-dev \
-  nats-server chromium chromium-driver
+  nats-server chromium chromium-driver firefox-esr pulseaudio
+
+# geckodriver (pinned, from crates.io) drives Firefox as chromedriver drives Chromium.
+GECKODRIVER_VERSION=0.37.1
+if ! geckodriver --version 2>/dev/null | grep -q "^geckodriver $GECKODRIVER_VERSION\b"; then
+  say "cargo install geckodriver $GECKODRIVER_VERSION"
+  cargo install geckodriver --version "$GECKODRIVER_VERSION" --locked
+fi
 
 NEXTEST_VERSION=0.9.143
 if ! cargo nextest --version 2>/dev/null | grep -q "$NEXTEST_VERSION"; then

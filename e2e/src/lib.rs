@@ -11,6 +11,7 @@
 
 mod browser;
 pub mod dom;
+mod firefox;
 mod page;
 mod server;
 mod state;
@@ -20,6 +21,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use browser::{Browser, live_processes_in_group};
+pub use firefox::Firefox;
 pub use page::{MeetingOptions, Page, TransportChoice};
 pub use server::{Server, app_dir, repo_root};
 pub use state::{PeerState, Sent, State, Transport};
