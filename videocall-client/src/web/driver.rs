@@ -40,6 +40,16 @@ enum Outcome {
     Stop,
 }
 
+/// How a send ended.
+enum Sent {
+    /// Handed to the transport (or dropped by its backlog policy, and counted).
+    Yes,
+    /// The connection is lost.
+    Lost,
+    /// The application closed the client meanwhile.
+    Closed,
+}
+
 /// What woke the connection loop.
 enum Wake {
     Closed,
@@ -173,11 +183,11 @@ impl Driver {
             let flags = self.ctx.shared.flags.get();
             if let Some(heartbeat) = self.session.poll_heartbeat(self.now(), flags, js::unix_ms()) {
                 match heartbeat {
-                    Ok(bytes) => {
-                        if !self.transmit(transport, bytes).await {
-                            return Some(None);
-                        }
-                    }
+                    Ok(bytes) => match self.transmit(transport, bytes).await {
+                        Sent::Yes => {}
+                        Sent::Lost => return Some(None),
+                        Sent::Closed => return None,
+                    },
                     Err(error) => web_sys::console::error_1(&error.to_string().into()),
                 }
             }
@@ -210,11 +220,11 @@ impl Driver {
                     self.ctx.shared.counters.bump(Counter::Malformed);
                 }
                 Wake::Received(Received::Closed(code)) => return Some(code),
-                Wake::Outgoing(Some(bytes)) => {
-                    if !self.transmit(transport, bytes).await {
-                        return Some(None);
-                    }
-                }
+                Wake::Outgoing(Some(bytes)) => match self.transmit(transport, bytes).await {
+                    Sent::Yes => {}
+                    Sent::Lost => return Some(None),
+                    Sent::Closed => return None,
+                },
                 Wake::Outgoing(None) => return None, // every handle is gone
                 Wake::Timer => self.session.handle_timeout(self.now()),
             }
@@ -222,19 +232,20 @@ impl Driver {
         }
     }
 
-    /// Sends one packet; false means the connection is lost.
-    async fn transmit(&mut self, transport: &mut Transport, bytes: Vec<u8>) -> bool {
-        match transport.send(bytes).await {
-            Ok(true) => {
-                self.ctx.shared.counters.bump(Counter::Sent);
-                true
-            }
-            Ok(false) => {
-                self.ctx.shared.counters.bump(Counter::DroppedOutgoing);
-                true
-            }
-            Err(_) => false,
+    /// Sends one packet. A WebTransport send can wait for stream credit from a busy server, so
+    /// closing the client interrupts it: leaving must never wait for the network.
+    async fn transmit(&mut self, transport: &mut Transport, bytes: Vec<u8>) -> Sent {
+        let shared = self.ctx.shared.clone();
+        let result = futures::select_biased! {
+            () = shared.closed().fuse() => return Sent::Closed,
+            result = transport.send(bytes).fuse() => result,
+        };
+        match result {
+            Ok(true) => self.ctx.shared.counters.bump(Counter::Sent),
+            Ok(false) => self.ctx.shared.counters.bump(Counter::DroppedOutgoing),
+            Err(_) => return Sent::Lost,
         }
+        Sent::Yes
     }
 
     /// Waits out the backoff delay while peers keep timing out. False when the client was

@@ -21,6 +21,18 @@ pub(crate) async fn sleep(delay: Duration) {
     gloo_timers::future::TimeoutFuture::new(ms).await;
 }
 
+/// Marks a promise nobody awaits as handled, so that its failure (e.g. a stream closing with
+/// its session) is not reported as an uncaught error.
+pub(crate) fn ignore_rejection<T>(promise: &js_sys::Promise<T>) {
+    thread_local! {
+        static IGNORE: wasm_bindgen::closure::Closure<dyn FnMut(JsValue)> =
+            wasm_bindgen::closure::Closure::new(|_: JsValue| {});
+    }
+    IGNORE.with(|ignore| {
+        let _ = promise.catch(ignore);
+    });
+}
+
 /// A person-readable text for a thrown JavaScript value.
 pub(crate) fn describe(error: &JsValue) -> String {
     if let Some(error) = error.dyn_ref::<js_sys::Error>() {

@@ -75,7 +75,7 @@ impl Link {
         JsFuture::from(writer.write_with_chunk(&Uint8Array::from(packet))).await.map_err(failed)?;
         // The FIN goes out with the data; waiting for the close to be acknowledged would cost a
         // round trip per packet, and a failure shows up on the session anyway.
-        let _ = writer.close();
+        js::ignore_rejection(&writer.close());
         Ok(())
     }
 
@@ -146,7 +146,7 @@ async fn read_packet(stream: ReadableStream) -> Result<Vec<u8>, &'static str> {
         }
         let chunk = result.get_value().unchecked_into::<Uint8Array>();
         if packet.len() + chunk.length() as usize > MAX_PACKET {
-            let _ = reader.cancel();
+            js::ignore_rejection(&reader.cancel());
             return Err("stream over the size limit");
         }
         let start = packet.len();

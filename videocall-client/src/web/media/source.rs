@@ -107,7 +107,7 @@ impl Source {
     pub(crate) fn close(&self) {
         match self {
             Self::Processor(reader) => {
-                let _ = reader.cancel();
+                js::ignore_rejection(&reader.cancel());
             }
             Self::Video { element, .. } => element.set_src_object(None),
             Self::Audio(graph) => graph.close(),
