@@ -158,15 +158,27 @@ impl Page {
     /// The app's status, or `None` while `window.videocallState` is not defined yet or the app
     /// answers that it is busy.
     pub async fn state(&self) -> Result<Option<State>, Error> {
-        match self.eval(STATE_JS, vec![]).await? {
-            Value::Null => Ok(None),
-            Value::String(json) => State::parse(&json).map_err(|e| Error::Unexpected {
+        Ok(self.snapshot().await?.ok())
+    }
+
+    /// The app's status, or why there is none yet.
+    async fn snapshot(&self) -> Result<Result<State, &'static str>, Error> {
+        let json = match self.eval(STATE_JS, vec![]).await? {
+            Value::Null => return Ok(Err("window.videocallState is not defined yet")),
+            Value::String(json) => json,
+            other => {
+                return Err(Error::Unexpected {
+                    what: "window.videocallState() (a JSON string)".into(),
+                    value: other.to_string(),
+                });
+            }
+        };
+        match State::parse(&json) {
+            Ok(Some(state)) => Ok(Ok(state)),
+            Ok(None) => Ok(Err("window.videocallState() answers busy")),
+            Err(e) => Err(Error::Unexpected {
                 what: format!("window.videocallState() ({e})"),
                 value: json,
-            }),
-            other => Err(Error::Unexpected {
-                what: "window.videocallState() (a JSON string)".into(),
-                value: other.to_string(),
             }),
         }
     }
@@ -180,10 +192,10 @@ impl Page {
         mut condition: impl FnMut(&State) -> bool,
     ) -> Result<State, Error> {
         wait_until(desc, timeout, async || {
-            Ok(match self.state().await? {
-                Some(state) if condition(&state) => Check::Done(state),
-                Some(state) => Check::NotYet(format!("{state:#?}")),
-                None => Check::NotYet("window.videocallState() is not there yet, or busy".into()),
+            Ok(match self.snapshot().await? {
+                Ok(state) if condition(&state) => Check::Done(state),
+                Ok(state) => Check::NotYet(format!("{state:#?}")),
+                Err(why) => Check::NotYet(why.into()),
             })
         })
         .await

@@ -69,10 +69,14 @@ impl State {
     /// app answers while it is updating the call (ask again).
     pub fn parse(json: &str) -> Result<Option<Self>, serde_json::Error> {
         let value: serde_json::Value = serde_json::from_str(json)?;
-        if value.get("busy").and_then(serde_json::Value::as_bool) == Some(true) {
+        if Self::is_busy(&value) {
             return Ok(None);
         }
         Self::deserialize(value).map(Some)
+    }
+
+    pub(crate) fn is_busy(value: &serde_json::Value) -> bool {
+        value.get("busy").and_then(serde_json::Value::as_bool) == Some(true)
     }
 
     /// The remote participant `user`, if this page knows it.

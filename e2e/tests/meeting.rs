@@ -50,6 +50,7 @@ async fn late_joiner_gets_video_quickly() -> anyhow::Result<()> {
     carol.open_meeting("carol", "m2", TransportChoice::Auto).await?;
     carol.join().await?;
     connected(&carol, "carol", None).await?;
+    let since = std::time::Instant::now();
     carol
         .wait_for(
             "carol decodes a frame of alice and of bob within 2 s of connecting",
@@ -57,6 +58,7 @@ async fn late_joiner_gets_video_quickly() -> anyhow::Result<()> {
             |s| ["alice", "bob"].iter().all(|u| s.peer(u).is_some_and(|p| p.video_frames > 0)),
         )
         .await?;
+    eprintln!("carol decoded both peers {:?} after connecting", since.elapsed());
     carol.wait_for_drawn_canvas(&dom::tile_canvas("alice"), MEDIA).await?;
     carol.wait_for_drawn_canvas(&dom::tile_canvas("bob"), MEDIA).await?;
     for page in [alice, bob, carol] {
@@ -107,7 +109,16 @@ async fn leaving_removes_the_tile() -> anyhow::Result<()> {
     alice.wait_for_count(&dom::tile("bob"), 1, CONNECT).await?;
 
     bob.click(dom::LEAVE_BUTTON).await?;
-    alice.wait_for_count(&dom::tile("bob"), 0, TILE_REMOVED).await?;
+    let since = std::time::Instant::now();
+    if let Err(error) = alice.wait_for_count(&dom::tile("bob"), 0, TILE_REMOVED).await {
+        // Tell a lost leave notice (gone only after the peer timeout) from a slow one.
+        let later = match alice.wait_for_count(&dom::tile("bob"), 0, MEDIA).await {
+            Ok(()) => format!("it went {:?} after the click", since.elapsed()),
+            Err(_) => format!("it was still there {:?} after the click", since.elapsed()),
+        };
+        anyhow::bail!("{error}; {later}");
+    }
+    eprintln!("bob's tile was gone {:?} after the click", since.elapsed());
     alice.wait_for("alice no longer lists bob", MEDIA, |s| s.peer("bob").is_none()).await?;
     alice.close().await?;
     bob.close().await?;
