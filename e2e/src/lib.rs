@@ -1,4 +1,5 @@
-//! Harness for end-to-end tests of the browser app in real headless Chromium.
+//! Harness for end-to-end tests of the browser app in real headless Chromium (and Firefox ESR,
+//! [`Firefox`]).
 //!
 //! A test starts the all-in-one server in-process on free ports ([`Server`]), a chromedriver
 //! ([`Browser`]), and one Chromium session per participant ([`Page`]), then drives the app
