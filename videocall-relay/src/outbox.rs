@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | control | server control, key exchange, connection packets | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
 //! | lossy | audio, heartbeats, diagnostics, media whose kind is unknown | the oldest packet is dropped |
-//! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one |
+//! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one once the lane has room again |
 //!
 //! A receiver also never gets the delta frames of a stream before its first key frame (they
 //! cannot be decoded), and a receiver that has had work queued without taking any of it for
@@ -238,11 +238,18 @@ impl Outbox {
             StreamState::Flowing => None,
             StreamState::Skipping { last_request } => last_request,
         };
+        if !fits {
+            // The receiver is behind: a key frame now would not fit either, and asking every
+            // sender for one (each time the lane is full) would flood the room with key frames
+            // because of one slow reader. Ask once the lane has room again (next branch).
+            *state = StreamState::Skipping { last_request };
+            return Push::Dropped { reason: DropReason::VideoQueueFull, keyframe_request: None };
+        }
         let interval = self.limits.keyframe_request_interval;
         let due = last_request.is_none_or(|at| now.saturating_duration_since(at) >= interval);
         *state = StreamState::Skipping { last_request: if due { Some(now) } else { last_request } };
         Push::Dropped {
-            reason: if fits { DropReason::VideoUntilKeyframe } else { DropReason::VideoQueueFull },
+            reason: DropReason::VideoUntilKeyframe,
             keyframe_request: due.then_some(stream),
         }
     }
@@ -310,19 +317,23 @@ mod tests {
         q.push(video(1, true), pkt(1), t0);
         q.push(video(1, false), pkt(2), t0);
         q.push(video(2, true), pkt(3), t0);
+        // Full: no key frame request yet, it could not be delivered.
         assert_eq!(
             q.push(video(1, false), pkt(4), t0),
-            Push::Dropped { reason: DropReason::VideoQueueFull, keyframe_request: Some(stream(1)) }
+            Push::Dropped { reason: DropReason::VideoQueueFull, keyframe_request: None }
         );
         assert_eq!(drain(&mut q, t0), [1, 2, 3]);
-        // Room again, but stream 1 waits for a key frame; stream 2 flows.
+        // Room again: stream 1 waits for a key frame and asks for one now; stream 2 flows.
         let t1 = t0 + Duration::from_millis(100);
-        assert!(matches!(
+        assert_eq!(
             q.push(video(1, false), pkt(5), t1),
-            Push::Dropped { keyframe_request: None, .. }
-        ));
+            Push::Dropped {
+                reason: DropReason::VideoUntilKeyframe,
+                keyframe_request: Some(stream(1))
+            }
+        );
         assert_eq!(q.push(video(2, false), pkt(6), t1), Push::Queued);
-        let t2 = t0 + Duration::from_millis(600);
+        let t2 = t1 + Duration::from_millis(600);
         assert!(matches!(
             q.push(video(1, false), pkt(7), t2),
             Push::Dropped { keyframe_request: Some(_), .. }
