@@ -4,6 +4,7 @@
 //! every 5 s and tungstenite answers while we keep reading; a link that hears nothing at all for
 //! [`IDLE_TIMEOUT`] is considered dead, since TCP alone may take minutes to notice.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -13,7 +14,9 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async_with_config};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, connect_async_tls_with_config,
+};
 use url::Url;
 use videocall_types::CloseReason;
 
@@ -24,6 +27,27 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// How long a close waits for the server's close reply.
 const CLOSE_WAIT: Duration = Duration::from_millis(500);
+
+/// TLS for `wss://`: rustls with the ring provider (as wtransport uses) and the system's root
+/// certificates, built once. `None` (then tungstenite's default) only if ring refuses its own
+/// default protocol versions, which does not happen.
+fn tls() -> Option<&'static Arc<rustls::ClientConfig>> {
+    static TLS: OnceLock<Option<Arc<rustls::ClientConfig>>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let mut roots = rustls::RootCertStore::empty();
+        let native = rustls_native_certs::load_native_certs();
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!(added, ignored, errors = native.errors.len(), "system root certificates");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .ok()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Some(Arc::new(config))
+    })
+    .as_ref()
+}
 
 /// An open WebSocket to the lobby.
 pub(crate) struct Link {
@@ -37,7 +61,8 @@ impl Link {
         let config = WebSocketConfig::default()
             .max_message_size(Some(MAX_PACKET))
             .max_frame_size(Some(MAX_PACKET));
-        let (ws, _response) = connect_async_with_config(url.as_str(), Some(config), true)
+        let tls = tls().map(|config| Connector::Rustls(config.clone()));
+        let (ws, _response) = connect_async_tls_with_config(url.as_str(), Some(config), true, tls)
             .await
             .map_err(|e| match e {
                 tungstenite::Error::Http(response) => {
