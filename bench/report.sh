@@ -57,7 +57,10 @@ echo
 jq -rs '
   def best(t): [.[] | select(.scenario=="meetings" and .target==t and .report.delivery[-1].loss_pct <= 0.1) | .report.delivery[-1].msgs_per_sec] | max // 0;
   (best("null")) as $n | (best("relay-ws")) as $r |
-  "- Delivered msgs/s at ≤ 0.1% loss, 20-person meetings: relay-ws \($r|floor), null \($n|floor): \(if $n > 0 then ($r / $n * 100 | floor) else 0 end)% of the null forwarder (goal ≥ 50%).",
+  def cpu(t): [.[] | select(.scenario=="meetings" and .target==t and .report.delivery[-1].delivered > 0) | .cpu_s / .report.delivery[-1].delivered * 1e6] | sort | if length > 0 then .[(length / 2 | floor)] else 0 end;
+  (cpu("null")) as $cn | (cpu("relay-ws")) as $cr |
+  "- Delivered msgs/s at ≤ 0.1% loss, 20-person meetings: relay-ws \($r|floor), null \($n|floor): \(if $n > 0 then ($r / $n * 100 | floor) else 0 end)% of the null forwarder (goal ≥ 50%; on a busy machine the best rows depend on other load on the machine).",
+  "- Server CPU per delivered message, meetings, median: relay-ws \($cr*10|floor/10), null \($cn*10|floor/10) CPU s per M msgs: when CPU-bound the relay delivers ~\(if $cr > 0 then ($cn / $cr * 100 | floor) else 0 end)% of the null forwarder'"'"'s rate.",
   ([.[] | select(.scenario=="idle" and .target=="relay-ws")] | last | if . then
     "- RSS per idle connection, relay-ws: \(((.rss_kib - .rss_before_kib) / (.report.setup.connected|if . == 0 then 1 else . end)) | floor) KiB (goal ≤ 64 KiB)." else empty end),
   ([.[] | select(.target=="nats-2x" and .packets_in > 0) | .nats_in / .packets_in] | if length > 0 then

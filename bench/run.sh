@@ -42,16 +42,18 @@ wait_http "http://127.0.0.1:$NATS_MON/healthz"
 NULL_PORT=$(free_port)
 "$BIN/null-forwarder" --listen "127.0.0.1:$NULL_PORT" >"$WORK/null.log" 2>&1 & NULL_PID=$!; PIDS+=($!)
 
-start_api() { # name http_port [env...]
+start_api() { # name http_port [env...]; prints the pid (the caller adds it to PIDS: this runs
+  # in a subshell)
   local name=$1 port=$2; shift 2
   env RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$port" "$@" "$BIN/actix-api" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!); echo $!
+  echo $!
 }
 AIO_PORT=$(free_port); AIO_WT=$(free_port)
 AIO_PID=$(start_api aio "$AIO_PORT" WEBTRANSPORT_LISTEN_ADDR="127.0.0.1:$AIO_WT")
 N1_PORT=$(free_port); N2_PORT=$(free_port)
 N1_PID=$(start_api nats1 "$N1_PORT" NATS_URL="nats://127.0.0.1:$NATS_PORT")
 N2_PID=$(start_api nats2 "$N2_PORT" NATS_URL="nats://127.0.0.1:$NATS_PORT")
+PIDS+=("$AIO_PID" "$N1_PID" "$N2_PID")
 for port in "$AIO_PORT" "$N1_PORT" "$N2_PORT"; do wait_http "http://127.0.0.1:$port/readyz"; done
 sleep 0.5
 

@@ -2,44 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::net::{TcpListener, UdpSocket};
+mod common;
+
 use std::time::Duration;
 
 use bot::target::{self, Server};
 use bot::{LoadPlan, MediaShape};
-use tokio::sync::oneshot;
-use url::Url;
-
-/// An all-in-one `actix-api` on port 0; stops when dropped.
-struct Running {
-    http: Url,
-    webtransport: Url,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn start_server() -> Running {
-    let mut config = actix_api::Config::defaults();
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.webtransport_listen = "127.0.0.1:0".parse().unwrap();
-    let http = TcpListener::bind(config.listen).unwrap();
-    let udp = UdpSocket::bind(config.webtransport_listen).unwrap();
-    let (http_addr, wt_addr) = (http.local_addr().unwrap(), udp.local_addr().unwrap());
-    let listeners = actix_api::Listeners { http, webtransport: Some(udp) };
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(actix_api::run(listeners, config, async {
-        let _ = stopped.await;
-    }));
-    let http = Url::parse(&format!("http://{http_addr}")).unwrap();
-    // Healthy once the certificate hash is served.
-    for _ in 0..200 {
-        if target::certificate_hash(&http).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let webtransport = Url::parse(&format!("https://{wt_addr}")).unwrap();
-    Running { http, webtransport, _stop: stop }
-}
+use common::start_server;
 
 /// Small frames at a modest rate, so a debug build on a busy machine keeps up.
 fn tiny(servers: Vec<Server>) -> LoadPlan {
