@@ -62,6 +62,9 @@ pub struct PeerState {
     pub audio_packets: u64,
     /// Audio frames decoded.
     pub audio_frames: u64,
+    /// Packets from this peer the page could not use (counted and dropped).
+    #[serde(default)]
+    pub malformed: u64,
 }
 
 impl State {

@@ -11,7 +11,10 @@ use e2e::{Server, TransportChoice, dom};
 use protobuf::Message as _;
 use url::Url;
 use videocall_client::{Client, ClientOptions, Event, Events, MediaFlags, PeerKey};
-use videocall_types::{MediaPacket, MediaType, PacketType, PacketWrapper, RoomId, UserId};
+use videocall_types::protos::media_packet::{AudioMetadata, VideoMetadata};
+use videocall_types::{
+    MediaPacket, MediaType, PacketType, PacketWrapper, RoomId, RoutingHeader, UserId,
+};
 
 /// Whether `wrapper` is a camera video packet, by its routing header or its plaintext body.
 fn is_video(wrapper: &PacketWrapper) -> bool {
@@ -111,5 +114,107 @@ async fn native_client_appears_as_a_tile() -> anyhow::Result<()> {
         driver.await
     })
     .await??;
+    Ok(())
+}
+
+/// Bad media from `mallory`, each kind a receiver must survive: bytes that are no `MediaPacket`
+/// at all (behind a valid routing header, as encrypted media would be), a key frame that is no
+/// VP8/VP9, and an Opus packet of noise.
+fn garbage(sequence: u64) -> Vec<PacketWrapper> {
+    let noise: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let route = |media_type: MediaType| RoutingHeader {
+        media_type: media_type.into(),
+        keyframe: true,
+        sequence,
+        ..Default::default()
+    };
+    let not_protobuf = PacketWrapper {
+        packet_type: PacketType::MEDIA.into(),
+        data: vec![0xff; 64],
+        route: protobuf::MessageField::some(route(MediaType::VIDEO)),
+        ..Default::default()
+    };
+    let bad_video = MediaPacket {
+        media_type: MediaType::VIDEO.into(),
+        frame_type: "key".into(),
+        data: noise.clone(),
+        video_metadata: protobuf::MessageField::some(VideoMetadata {
+            sequence,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let bad_audio = MediaPacket {
+        media_type: MediaType::AUDIO.into(),
+        frame_type: "key".into(),
+        data: noise,
+        audio_metadata: protobuf::MessageField::some(AudioMetadata {
+            audio_number_of_channels: 1,
+            audio_sample_rate: 48_000.0,
+            sequence,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let wrap = |media: MediaPacket| {
+        videocall_client::packet::media(&UserId::new("mallory").expect("valid id"), media)
+            .expect("encodable")
+    };
+    vec![not_protobuf, wrap(bad_video), wrap(bad_audio)]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_peers_malformed_media_is_counted_and_breaks_nothing() -> anyhow::Result<()> {
+    let server = Server::app(|_| {}).await?;
+    let browser = e2e::Browser::start().await?;
+    let alice = join(&browser, &server, "alice", "m7", TransportChoice::Auto).await?;
+    let bob = join(&browser, &server, "bob", "m7", TransportChoice::Auto).await?;
+    connected(&alice, "alice", None).await?;
+    alice
+        .wait_for("alice decodes bob", MEDIA, |s| s.peer("bob").is_some_and(|p| p.video_frames > 5))
+        .await?;
+
+    let websocket = Url::parse(&format!("ws://{}", server.http_addr()))?;
+    let options = ClientOptions::new(
+        UserId::new("mallory")?,
+        RoomId::new("m7")?,
+        videocall_client::TransportChoice::WebSocket { url: websocket },
+    );
+    let (handle, mut events, driver) = Client::new(options)?;
+    let driver = tokio::spawn(driver);
+    while !matches!(events.recv().await, Some(Event::Connected { .. }) | None) {}
+    alice.wait_for("alice lists mallory", MEDIA, |s| s.peer("mallory").is_some()).await?;
+    for sequence in 0..20 {
+        for wrapper in garbage(sequence) {
+            handle.send(wrapper)?;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Every kind of bad packet is counted, and the page still decodes bob as before.
+    let before = alice.state().await?.and_then(|s| s.peer("bob").map(|p| p.video_frames));
+    alice
+        .wait_for("alice counts mallory's bad packets", MEDIA, |s| {
+            s.peer("mallory").is_some_and(|p| p.malformed >= 20)
+        })
+        .await?;
+    alice
+        .wait_for("alice keeps decoding bob", MEDIA, |s| {
+            s.peer("bob").is_some_and(|p| Some(p.video_frames) > before.map(|b| b + 10))
+        })
+        .await?;
+    bob.wait_for("bob keeps decoding alice", MEDIA, |s| {
+        s.peer("alice").is_some_and(|p| p.video_frames > 10)
+    })
+    .await?;
+
+    handle.close();
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while events.recv().await.is_some() {}
+        driver.await
+    })
+    .await??;
+    alice.close().await?;
+    bob.close().await?;
     Ok(())
 }
