@@ -53,7 +53,7 @@ pub(crate) fn home() -> Html {
         Callback::from(move |e: InputEvent| meeting.set(input_value(&e)))
     };
     let go = {
-        let (user, meeting, error) = (user.clone(), meeting.clone(), error.clone());
+        let (user, error) = (user.clone(), error.clone());
         move |meeting_id: String| {
             let checked = UserId::new(&user).map_err(|e| format!("Name: {e}")).and_then(|u| {
                 RoomId::new(&meeting_id).map(|m| (u, m)).map_err(|e| format!("Meeting id: {e}"))
@@ -70,7 +70,6 @@ pub(crate) fn home() -> Html {
                 }
                 Err(message) => error.set(Some(message)),
             }
-            let _ = &meeting;
         }
     };
     let on_submit = {

@@ -111,7 +111,7 @@ pub(crate) struct Meeting {
     show_people: bool,
     show_diagnostics: bool,
     preview: NodeRef,
-    _refresh: Option<Interval>,
+    refresh: Option<Interval>,
 }
 
 impl Component for Meeting {
@@ -123,14 +123,13 @@ impl Component for Meeting {
         let ids = UserId::new(&props.user)
             .map_err(|e| e.to_string())
             .and_then(|u| RoomId::new(&props.meeting).map(|r| (u, r)).map_err(|e| e.to_string()));
-        let query = |name: &str| query_param(name);
-        let transport = match query("transport").as_deref() {
+        let transport = match query_param("transport").as_deref() {
             Some("websocket") => TransportPref::WebSocket,
             Some("webtransport") => TransportPref::WebTransport,
             _ => TransportPref::Auto,
         };
-        let camera_on = query("video").as_deref() != Some("0");
-        let mic_on = query("audio").as_deref() != Some("0");
+        let camera_on = query_param("video").as_deref() != Some("0");
+        let mic_on = query_param("audio").as_deref() != Some("0");
         ctx.link().send_future(async { Msg::Config(config::fetch().await) });
         let missing = capture::missing_features();
         let meeting = Self {
@@ -154,7 +153,7 @@ impl Component for Meeting {
             show_people: false,
             show_diagnostics: false,
             preview: NodeRef::default(),
-            _refresh: None,
+            refresh: None,
         };
         if meeting.missing.is_empty() {
             meeting.open_camera(ctx);
@@ -410,12 +409,12 @@ impl Meeting {
         self.status = Status::Connecting;
         self.peers.clear();
         let link = ctx.link().clone();
-        self._refresh = Some(Interval::new(REFRESH_MS, move || link.send_message(Msg::Refresh)));
+        self.refresh = Some(Interval::new(REFRESH_MS, move || link.send_message(Msg::Refresh)));
     }
 
     fn leave(&mut self) {
         self.call = None;
-        self._refresh = None;
+        self.refresh = None;
         self.peers.clear();
         if let Some(stream) = self.screen.take() {
             capture::stop_all(&stream);
