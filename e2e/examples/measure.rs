@@ -89,13 +89,17 @@ async fn meeting_cpu(server: &Server, pages: usize) -> anyhow::Result<f64> {
     let mut open = Vec::new();
     for n in 0..pages {
         let page = browser.page(server).await?;
-        page.open_meeting(&format!("p{n}"), "cpu", TransportChoice::Auto).await?;
+        page.open_meeting(&format!("p{n}"), &format!("cpu{pages}"), TransportChoice::Auto).await?;
         page.join().await?;
         open.push(page);
     }
+    // Steady state if the machine can reach it; on two cores four software VP9 encoders and
+    // twelve decoders may not, and the CPU is measured all the same.
     for (n, page) in open.iter().enumerate() {
         for other in (0..pages).filter(|o| *o != n) {
-            wait_first_frame(page, &format!("p{other}")).await?;
+            if let Err(error) = wait_first_frame(page, &format!("p{other}")).await {
+                println!("p{n}: {error}");
+            }
         }
     }
     let before = cpu_seconds(browser.process_group());
@@ -143,7 +147,8 @@ async fn main() -> anyhow::Result<()> {
     let mut websocket = join_times(&browser, &server, Transport::WebSocket, runs).await?;
     println!("WebSocket join → first frame (ms): {websocket:?}");
     drop(browser);
-    let cpu = meeting_cpu(&server, 4).await?;
+    let cpu2 = meeting_cpu(&server, 2).await?;
+    let cpu4 = meeting_cpu(&server, 4).await?;
     let (wasm, gzipped) = gzipped_wasm()?;
 
     let mut report = String::new();
@@ -161,10 +166,12 @@ async fn main() -> anyhow::Result<()> {
     )?;
     writeln!(report, "| join → first remote frame, WebSocket | {} |", summary(&mut websocket))?;
     writeln!(report, "| wasm bundle | {wasm} bytes, {gzipped} gzipped |")?;
-    writeln!(
-        report,
-        "| CPU per page, 4-person meeting (640x480 VP9 + Opus) | {cpu:.0}% of one core |"
-    )?;
+    for (pages, cpu) in [(2, cpu2), (4, cpu4)] {
+        writeln!(
+            report,
+            "| CPU per page, {pages}-page meeting (640x480 VP9 + Opus) | {cpu:.0}% of one core |"
+        )?;
+    }
     writeln!(
         report,
         "\nJoin time is measured by the page itself: from the join click to the first frame of \
