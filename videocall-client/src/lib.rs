@@ -23,6 +23,7 @@ pub mod backoff;
 pub mod bitrate;
 pub mod event;
 pub mod jitter;
+mod link;
 pub mod lobby;
 pub mod meter;
 pub mod options;

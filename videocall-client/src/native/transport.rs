@@ -9,8 +9,7 @@ use super::{websocket, webtransport};
 use crate::event::TransportKind;
 use crate::options::Endpoint;
 
-/// The largest packet accepted from the server: its 1 MB limit plus envelope slack.
-pub(crate) const MAX_PACKET: usize = 2 * 1024 * 1024;
+pub(crate) use crate::link::{MAX_PACKET, Received};
 
 /// Why a connection attempt failed.
 #[derive(Debug, thiserror::Error)]
@@ -52,17 +51,6 @@ pub(crate) enum TransportError {
     /// Opening or writing a WebTransport stream failed.
     #[error("webtransport send: {0}")]
     WebTransport(String),
-}
-
-/// What one call to [`Transport::recv`] yields.
-#[derive(Debug)]
-pub(crate) enum Received {
-    /// One message: a serialized `PacketWrapper` (not yet checked).
-    Packet(Vec<u8>),
-    /// A message that could not be read whole (too large, text frame, reset stream).
-    Unreadable(&'static str),
-    /// The connection is over, with the close code if the server gave one.
-    Closed(Option<u32>),
 }
 
 /// An established connection.

@@ -10,8 +10,7 @@ use super::{websocket, webtransport};
 use crate::event::TransportKind;
 use crate::options::Endpoint;
 
-/// The largest packet accepted from the server: its 1 MB limit plus envelope slack.
-pub(crate) const MAX_PACKET: usize = 2 * 1024 * 1024;
+pub(crate) use crate::link::{MAX_PACKET, Received};
 
 /// Why a connection attempt failed (browsers say little more than "it failed").
 #[derive(Debug, thiserror::Error)]
@@ -31,17 +30,6 @@ pub(crate) enum ConnectError {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub(crate) struct TransportError(pub(crate) String);
-
-/// What one call to [`Transport::recv`] yields.
-#[derive(Debug)]
-pub(crate) enum Received {
-    /// One message: a serialized `PacketWrapper` (not yet checked).
-    Packet(Vec<u8>),
-    /// A message that could not be used (too large, text frame, reset stream, queue full).
-    Unreadable(&'static str),
-    /// The connection is over, with the close code if the server gave one.
-    Closed(Option<u32>),
-}
 
 /// An established connection.
 pub(crate) enum Transport {
