@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use protobuf::{Message, MessageField};
 use videocall_types::protos::server_packet::{
-    KeyframeRequest, Participant, PresenceEvent, ServerError, ServerPacket, Welcome,
+    KeyframeRequest, Participant, PresenceEvent, Roster, ServerError, ServerPacket, Welcome,
     presence_event, server_packet,
 };
 use videocall_types::{CloseReason, PacketType, PacketWrapper, RoomId, SessionId};
@@ -93,6 +93,8 @@ pub enum Presence {
     Sync,
     /// The subject's session should send a key frame of this media type.
     KeyframeRequest(i32),
+    /// These sessions are here (the subject names the publishing instance).
+    Roster(Vec<Peer>),
 }
 
 impl Presence {
@@ -108,6 +110,10 @@ impl Presence {
                     ..Default::default()
                 })
             }
+            Self::Roster(peers) => presence_event::Event::Roster(Roster {
+                present: peers.iter().map(Peer::to_proto).collect(),
+                ..Default::default()
+            }),
         };
         let mut message = PresenceEvent::new();
         message.event = Some(event);
@@ -123,6 +129,9 @@ impl Presence {
             presence_event::Event::Sync(_) => Self::Sync,
             presence_event::Event::KeyframeRequest(k) => {
                 Self::KeyframeRequest(k.media_type.value())
+            }
+            presence_event::Event::Roster(r) => {
+                Self::Roster(r.present.iter().map(Peer::from_proto).collect::<Option<_>>()?)
             }
             _ => return None,
         })
@@ -141,6 +150,11 @@ mod tests {
             Presence::Left(peer),
             Presence::Sync,
             Presence::KeyframeRequest(2),
+            Presence::Roster(vec![]),
+            Presence::Roster(vec![
+                Peer { session: SessionId::new(3).unwrap(), user: "ann".into() },
+                Peer { session: SessionId::new(4).unwrap(), user: "bob".into() },
+            ]),
         ] {
             assert_eq!(Presence::decode(&event.encode()), Some(event));
         }

@@ -1,10 +1,11 @@
 //! One receiver's outbound queue and its drop policy (pure: no I/O, time is passed in).
 //!
-//! Packets wait in three bounded lanes, drained in priority order:
+//! Packets wait in four lanes, drained in priority order:
 //!
 //! | lane | holds | when full |
 //! |---|---|---|
 //! | control | server control, key exchange, connection packets | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
+//! | presence | "joined" / "left" notices, at most one per participant | cannot fill: a notice that undoes a waiting one (joined, then left before it was sent) removes it, so the lane holds at most one notice per participant of the room |
 //! | lossy | audio, heartbeats, diagnostics, media whose kind is unknown | the oldest packet is dropped |
 //! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one once the lane has room again |
 //!
@@ -13,6 +14,7 @@
 //! `stall_timeout` is disconnected. Publishers never wait on a receiver: `push` is O(1)
 //! amortised and never blocks.
 
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, VecDeque};
 use std::time::Instant;
 
@@ -113,6 +115,80 @@ impl Lane {
     }
 }
 
+/// What a presence notice says about a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The participant joined (or is present).
+    Joined,
+    /// The participant left.
+    Left,
+}
+
+/// Presence notices waiting for one receiver: a participant's latest unsent notice, in the
+/// order the participants first had one queued. A pair that cancels out (joined then left, or
+/// left then joined again before either was sent) leaves nothing, so the lane never holds more
+/// than one notice per participant however fast a big room churns.
+#[derive(Debug, Default)]
+struct Notices {
+    waiting: HashMap<SessionId, Waiting>,
+    /// Queue order; entries whose `seq` no longer matches `waiting` were cancelled or replaced.
+    order: VecDeque<(SessionId, u64)>,
+    next_seq: u64,
+    bytes: usize,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    seq: u64,
+    notice: Notice,
+    packet: Bytes,
+}
+
+impl Notices {
+    fn push(&mut self, about: SessionId, notice: Notice, packet: Bytes) {
+        match self.waiting.entry(about) {
+            Entry::Occupied(waiting) if waiting.get().notice != notice => {
+                // The receiver has not been told the first half yet: tell it nothing.
+                self.bytes -= waiting.remove().packet.len();
+            }
+            Entry::Occupied(mut waiting) => {
+                // Said again (a renewed announcement): keep the place, send the latest.
+                self.bytes += packet.len();
+                self.bytes -= std::mem::replace(&mut waiting.get_mut().packet, packet).len();
+            }
+            Entry::Vacant(slot) => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.bytes += packet.len();
+                slot.insert(Waiting { seq, notice, packet });
+                self.order.push_back((about, seq));
+            }
+        }
+        // Cancelled entries stay in `order` until popped; compact before they dominate it.
+        if self.order.len() > 2 * self.waiting.len() + 64 {
+            let waiting = &self.waiting;
+            self.order.retain(|(about, seq)| waiting.get(about).is_some_and(|w| w.seq == *seq));
+        }
+    }
+
+    fn pop(&mut self) -> Option<Bytes> {
+        while let Some((about, seq)) = self.order.pop_front() {
+            if let Entry::Occupied(waiting) = self.waiting.entry(about)
+                && waiting.get().seq == seq
+            {
+                let packet = waiting.remove().packet;
+                self.bytes -= packet.len();
+                return Some(packet);
+            }
+        }
+        None
+    }
+
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 enum StreamState {
     /// Frames flow.
@@ -126,6 +202,7 @@ enum StreamState {
 pub struct Outbox {
     limits: OutboxLimits,
     control: Lane,
+    notices: Notices,
     lossy: Lane,
     video: Lane,
     streams: HashMap<StreamKey, StreamState>,
@@ -139,6 +216,7 @@ impl Outbox {
         Self {
             limits,
             control: Lane::default(),
+            notices: Notices::default(),
             lossy: Lane::default(),
             video: Lane::default(),
             streams: HashMap::new(),
@@ -162,16 +240,47 @@ impl Outbox {
         outcome
     }
 
-    /// Takes the next packet to send: control first, then lossy, then video.
+    /// Queues a notice that the participant `about` joined or left, as the encoded `packet`;
+    /// cancels a waiting opposite notice about them instead (see the module docs). Never
+    /// drops: it only disconnects a receiver that has stalled.
+    pub fn push_notice(
+        &mut self,
+        about: SessionId,
+        notice: Notice,
+        packet: Bytes,
+        now: Instant,
+    ) -> Push {
+        if self.is_stalled(now) {
+            return Push::Disconnect;
+        }
+        self.notices.push(about, notice, packet);
+        if self.is_empty() {
+            self.busy_since = None;
+        } else {
+            self.busy_since.get_or_insert(now);
+        }
+        Push::Queued
+    }
+
+    /// Takes the next packet to send: control first, then presence notices, then lossy, then
+    /// video.
     pub fn pop(&mut self, now: Instant) -> Option<Bytes> {
-        let packet = self.control.pop().or_else(|| self.lossy.pop()).or_else(|| self.video.pop());
+        let packet = self
+            .control
+            .pop()
+            .or_else(|| self.notices.pop())
+            .or_else(|| self.lossy.pop())
+            .or_else(|| self.video.pop());
         self.busy_since = (!self.is_empty()).then_some(now);
         packet
     }
 
     /// Number of packets waiting.
     pub fn len(&self) -> usize {
-        self.control.packets.len() + self.lossy.packets.len() + self.video.packets.len()
+        self.control.packets.len()
+            + self.notices.len()
+            + self.lossy.packets.len()
+            + self.video.packets.len()
     }
 
     /// Whether nothing is waiting.
@@ -181,7 +290,7 @@ impl Outbox {
 
     /// Bytes waiting.
     pub fn bytes(&self) -> usize {
-        self.control.bytes + self.lossy.bytes + self.video.bytes
+        self.control.bytes + self.notices.bytes + self.lossy.bytes + self.video.bytes
     }
 
     /// Forgets the stream state of a sender that left.
@@ -374,6 +483,78 @@ mod tests {
         q.push(Class::Control, pkt(3), now);
         assert_eq!(drain(&mut q, now), [3, 2, 1]);
         assert_eq!((q.len(), q.bytes()), (0, 0));
+    }
+
+    fn sid(n: u64) -> SessionId {
+        SessionId::new(n).unwrap()
+    }
+
+    #[test]
+    fn notices_go_after_control_and_before_media_in_the_order_they_came() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(Class::Lossy, pkt(1), now);
+        q.push_notice(sid(7), Notice::Joined, pkt(2), now);
+        q.push_notice(sid(8), Notice::Joined, pkt(3), now);
+        q.push(Class::Control, pkt(4), now);
+        q.push_notice(sid(9), Notice::Left, pkt(5), now);
+        assert_eq!((q.len(), q.bytes()), (5, 50));
+        assert_eq!(drain(&mut q, now), [4, 2, 3, 5, 1]);
+        assert_eq!((q.len(), q.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_notice_that_undoes_a_waiting_one_cancels_it() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push_notice(sid(1), Notice::Joined, pkt(1), now);
+        q.push_notice(sid(2), Notice::Left, pkt(2), now);
+        q.push_notice(sid(1), Notice::Left, pkt(3), now);
+        q.push_notice(sid(2), Notice::Joined, pkt(4), now);
+        assert!(q.is_empty());
+        assert_eq!(q.bytes(), 0);
+        assert_eq!(q.pop(now), None);
+        // Said twice: one notice, in the first one's place, with the latest bytes.
+        q.push_notice(sid(3), Notice::Joined, pkt(5), now);
+        q.push_notice(sid(4), Notice::Joined, pkt(6), now);
+        q.push_notice(sid(3), Notice::Joined, pkt(7), now);
+        assert_eq!(drain(&mut q, now), [7, 6]);
+        // Once sent, the opposite notice is news again.
+        q.push_notice(sid(3), Notice::Left, pkt(8), now);
+        assert_eq!(drain(&mut q, now), [8]);
+    }
+
+    #[test]
+    fn churn_in_a_big_room_never_outgrows_one_notice_per_participant() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        // Far more than the control lane holds (2 here), with no reader at all.
+        for round in 0..50u8 {
+            for n in 1..=100 {
+                q.push_notice(sid(n), Notice::Joined, pkt(round), now);
+                if n % 2 == 0 {
+                    q.push_notice(sid(n), Notice::Left, pkt(round), now);
+                }
+            }
+            assert!(q.notices.order.len() <= 2 * q.notices.len() + 64 + 1);
+        }
+        assert_eq!(q.len(), 50);
+        let sent = std::iter::from_fn(|| q.pop(now)).count();
+        assert_eq!(sent, 50);
+    }
+
+    #[test]
+    fn waiting_notices_count_as_work_for_the_stall_timer() {
+        let t0 = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push_notice(sid(1), Notice::Joined, pkt(1), t0);
+        let late = t0 + Duration::from_secs(11);
+        assert_eq!(q.push_notice(sid(2), Notice::Joined, pkt(2), late), Push::Disconnect);
+        // A cancelled notice leaves nothing waiting, so nothing to stall on.
+        let mut q = Outbox::new(limits());
+        q.push_notice(sid(1), Notice::Joined, pkt(1), t0);
+        q.push_notice(sid(1), Notice::Left, pkt(2), t0);
+        assert_eq!(q.push(Class::Lossy, pkt(3), late), Push::Queued);
     }
 
     #[test]

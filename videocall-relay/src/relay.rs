@@ -15,7 +15,7 @@ use videocall_types::{CloseReason, MediaType, PacketType, RoomId, SessionId, Use
 
 use crate::bus::{Bus, BusError, BusMessage, Subscription};
 use crate::config::RelayConfig;
-use crate::control::{self, Peer, Presence};
+use crate::control::{self, Presence};
 use crate::metrics::Metrics;
 use crate::outbox::{Class, StreamKey};
 use crate::rate::RateLimiter;
@@ -23,6 +23,9 @@ use crate::room::{Member, Outbound, Room};
 
 /// How often an instance re-announces its sessions and expires silent remote ones.
 const PRESENCE_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Most sessions named in one roster message (a few KiB; far below NATS's 1 MB payload limit).
+const ROSTER_CHUNK: usize = 256;
 
 /// Room subscriptions waiting to be handed to the driver; joins wait when it is full.
 const NEW_SUBSCRIPTIONS_QUEUE: usize = 64;
@@ -48,6 +51,14 @@ impl JoinError {
     }
 }
 
+fn random_id() -> SessionId {
+    loop {
+        if let Some(id) = SessionId::new(rand::random()) {
+            return id;
+        }
+    }
+}
+
 fn now() -> Instant {
     // Through tokio's clock, so tests with paused time stay deterministic.
     tokio::time::Instant::now().into_std()
@@ -60,6 +71,8 @@ struct NewSubscription {
 }
 
 struct Shared {
+    /// This instance's id on the bus, the subject of its rosters.
+    instance: SessionId,
     config: RelayConfig,
     metrics: Arc<Metrics>,
     bus: Arc<dyn Bus>,
@@ -90,6 +103,19 @@ impl Shared {
     fn announce(&self, room: &RoomId, session: SessionId, event: Presence) {
         if self.bus_reaches_others() {
             self.publish(subject::presence(room, session), event.encode());
+        }
+    }
+
+    /// Tells the other instances which sessions of `room` are here: one message per
+    /// [`ROSTER_CHUNK`] sessions, not one per session.
+    fn announce_roster(&self, room: &Room) {
+        if !self.bus_reaches_others() {
+            return;
+        }
+        let peers = room.local_peers();
+        for chunk in peers.chunks(ROSTER_CHUNK) {
+            let roster = Presence::Roster(chunk.to_vec());
+            self.publish(subject::presence(&room.id, self.instance), roster.encode());
         }
     }
 
@@ -156,6 +182,7 @@ impl Relay {
         let (publish_tx, publish_rx) = mpsc::channel(config.publish_queue.max(1));
         let (subscriptions_tx, subscriptions_rx) = mpsc::channel(NEW_SUBSCRIPTIONS_QUEUE);
         let shared = Arc::new(Shared {
+            instance: random_id(),
             config,
             metrics: Arc::new(Metrics::default()),
             bus: bus.clone(),
@@ -205,11 +232,7 @@ impl Relay {
             shared.metrics.closed(CloseReason::GoingAway);
             return Err(JoinError::ShuttingDown);
         }
-        let session_id = loop {
-            if let Some(id) = SessionId::new(rand::random()) {
-                break id;
-            }
-        };
+        let session_id = random_id();
         let member = Arc::new(Member::new(session_id, user, ext, shared.config.outbox));
         let now = now();
         let room = {
@@ -470,11 +493,8 @@ async fn pump(shared: Weak<Shared>, new: NewSubscription) {
             }
             _ = presence.tick() => {
                 let (Some(shared), Some(room)) = (shared.upgrade(), room.upgrade()) else { break };
-                let now = now();
-                room.expire_remotes(shared.config.remote_timeout, now, &shared.metrics);
-                for peer in room.local_peers() {
-                    shared.announce(&room.id, peer.session, Presence::Joined(peer));
-                }
+                room.expire_remotes(shared.config.remote_timeout, now(), &shared.metrics);
+                shared.announce_roster(&room);
             }
         }
     }
@@ -508,28 +528,28 @@ fn on_remote_packet(
 ) {
     let class = Envelope::read(payload).map_err(|_| ()).and_then(|envelope| {
         let class = classify(&envelope, sender).map_err(|_| ())?;
-        let user = envelope.email.to_owned();
-        Ok((class, user))
+        Ok((class, envelope.email))
     });
     let Ok((class, user)) = class else {
         shared.metrics.bus_malformed.fetch_add(1, Relaxed);
         return;
     };
-    room.saw_remote(Peer { session: sender, user }, now, &shared.metrics);
+    room.saw_remote(sender, user, now, &shared.metrics);
     shared.fan_out(room, sender, class, payload, now);
 }
 
 fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, now: Instant) {
     match event {
         Presence::Joined(peer) if peer.session == about => {
-            room.saw_remote(peer, now, &shared.metrics)
+            room.saw_remote(peer.session, &peer.user, now, &shared.metrics)
         }
         Presence::Left(peer) if peer.session == about => {
             room.remote_left(about, now, &shared.metrics)
         }
-        Presence::Sync => {
-            for peer in room.local_peers() {
-                shared.announce(&room.id, peer.session, Presence::Joined(peer));
+        Presence::Sync => shared.announce_roster(room),
+        Presence::Roster(peers) => {
+            for peer in peers {
+                room.saw_remote(peer.session, &peer.user, now, &shared.metrics);
             }
         }
         Presence::KeyframeRequest(media_type) => {

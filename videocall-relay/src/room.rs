@@ -15,7 +15,7 @@ use videocall_types::{CloseReason, RoomId, SessionId, UserId};
 use crate::config::OutboxLimits;
 use crate::control::{self, Peer};
 use crate::metrics::Metrics;
-use crate::outbox::{Class, Outbox, Push, StreamKey};
+use crate::outbox::{Class, Notice, Outbox, Push, StreamKey};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated in a way that
@@ -74,11 +74,36 @@ impl Member {
         now: Instant,
         metrics: &Metrics,
     ) -> Option<StreamKey> {
+        self.queue(metrics, |outbox| outbox.push(class, packet, now))
+    }
+
+    /// Tells an extended client that `peer` joined or left; plain clients never hear of it.
+    /// `packet` is the encoded notice, shared by every receiver.
+    pub(crate) fn push_notice(
+        &self,
+        peer: &Peer,
+        notice: Notice,
+        packet: &Bytes,
+        now: Instant,
+        metrics: &Metrics,
+    ) {
+        if self.ext {
+            self.queue(metrics, |outbox| {
+                outbox.push_notice(peer.session, notice, packet.clone(), now)
+            });
+        }
+    }
+
+    fn queue(
+        &self,
+        metrics: &Metrics,
+        push: impl FnOnce(&mut Outbox) -> Push,
+    ) -> Option<StreamKey> {
         let mut state = lock(&self.state);
         if state.closed.is_some() {
             return None;
         }
-        match state.outbox.push(class, packet, now) {
+        match push(&mut state.outbox) {
             Push::Queued => {}
             Push::QueuedDroppingOldest => metrics.dropped(crate::outbox::DropReason::LossyOldest),
             Push::Dropped { reason, keyframe_request } => {
@@ -220,7 +245,7 @@ impl Room {
         member.push_control(control::welcome(&member.peer, &self.id, &others), now, metrics);
         let joined = control::joined(&member.peer);
         for other in &members.local {
-            other.push_control(joined.clone(), now, metrics);
+            other.push_notice(&member.peer, Notice::Joined, &joined, now, metrics);
         }
         members.local.push(member);
     }
@@ -232,11 +257,7 @@ impl Room {
             return members.local.is_empty();
         };
         let gone = members.local.remove(index);
-        let left = control::left(&gone.peer);
-        for other in &members.local {
-            other.forget_sender(session);
-            other.push_control(left.clone(), now, metrics);
-        }
+        announce_left(&members.local, &gone.peer, now, metrics);
         members.local.is_empty()
     }
 
@@ -280,15 +301,22 @@ impl Room {
     }
 
     /// Notes that a remote session is alive; announces it to local members when it is new.
-    pub(crate) fn saw_remote(&self, peer: Peer, now: Instant, metrics: &Metrics) {
+    pub(crate) fn saw_remote(
+        &self,
+        session: SessionId,
+        user: &str,
+        now: Instant,
+        metrics: &Metrics,
+    ) {
         let mut members = lock(&self.members);
-        match members.remote.entry(peer.session) {
+        match members.remote.entry(session) {
             Entry::Occupied(mut seen) => seen.get_mut().last_seen = now,
             Entry::Vacant(slot) => {
-                slot.insert(Remote { user: peer.user.clone(), last_seen: now });
+                slot.insert(Remote { user: user.to_owned(), last_seen: now });
+                let peer = Peer { session, user: user.to_owned() };
                 let joined = control::joined(&peer);
                 for member in &members.local {
-                    member.push_control(joined.clone(), now, metrics);
+                    member.push_notice(&peer, Notice::Joined, &joined, now, metrics);
                 }
             }
         }
@@ -298,7 +326,7 @@ impl Room {
     pub(crate) fn remote_left(&self, session: SessionId, now: Instant, metrics: &Metrics) {
         let mut members = lock(&self.members);
         if let Some(gone) = members.remote.remove(&session) {
-            announce_left(&members.local, Peer { session, user: gone.user }, now, metrics);
+            announce_left(&members.local, &Peer { session, user: gone.user }, now, metrics);
         }
     }
 
@@ -313,16 +341,16 @@ impl Room {
             .collect();
         for session in expired {
             if let Some(gone) = members.remote.remove(&session) {
-                announce_left(&members.local, Peer { session, user: gone.user }, now, metrics);
+                announce_left(&members.local, &Peer { session, user: gone.user }, now, metrics);
             }
         }
     }
 }
 
-fn announce_left(local: &[Arc<Member>], peer: Peer, now: Instant, metrics: &Metrics) {
-    let left = control::left(&peer);
+fn announce_left(local: &[Arc<Member>], peer: &Peer, now: Instant, metrics: &Metrics) {
+    let left = control::left(peer);
     for member in local {
         member.forget_sender(peer.session);
-        member.push_control(left.clone(), now, metrics);
+        member.push_notice(peer, Notice::Left, &left, now, metrics);
     }
 }

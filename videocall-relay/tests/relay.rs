@@ -163,6 +163,33 @@ async fn extended_clients_are_welcomed_and_told_who_joins_and_leaves() {
 }
 
 #[tokio::test]
+async fn a_join_storm_bigger_than_the_control_lane_disconnects_no_one() {
+    let relay = relay();
+    let first = join(&relay, "first", "storm", true).await;
+    // More joins than the control lane holds, and some of them leave again, before `first`
+    // reads anything.
+    let lane = relay.config().outbox.control_packets;
+    let mut crowd = Vec::new();
+    for n in 0..lane + 100 {
+        crowd.push(join(&relay, &format!("u{n}"), "storm", true).await);
+    }
+    let gone: Vec<u64> = crowd.drain(..50).map(|s| s.id().get()).collect();
+    let events = server_events(&drain(&first.receiver()).await);
+    assert!(matches!(events[0], Event::Welcome(_)));
+    let joined: Vec<u64> = events[1..]
+        .iter()
+        .map(|e| match e {
+            Event::Joined(p) => p.session_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // Told of everyone still here, in join order; of the ones who came and went, nothing.
+    assert_eq!(joined, crowd.iter().map(|s| s.id().get()).collect::<Vec<_>>());
+    assert!(gone.iter().all(|g| !joined.contains(g)));
+    assert_eq!(relay.metrics().closes(CloseReason::SlowReceiver), 0);
+}
+
+#[tokio::test]
 async fn plain_clients_never_get_server_packets() {
     let relay = relay();
     let old = join(&relay, "old", "r1", false).await;
@@ -287,6 +314,61 @@ async fn two_instances_share_a_room_through_the_bus() {
     alice.handle_packet(&media(MediaType::VIDEO, false, 2, "")).unwrap();
     let events = server_events(&drain(&alice_rx).await);
     assert!(matches!(events.as_slice(), [Event::KeyframeRequest(_)]), "{events:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn instances_keep_a_big_room_alive_with_rosters_not_a_message_per_session() {
+    use futures::StreamExt;
+    use videocall_relay::bus::Bus;
+
+    let hub = LocalHub::new();
+    let a = relay_on(hub.connect(), RelayConfig::default());
+    let b = relay_on(hub.connect(), RelayConfig::default());
+    let mut crowd = Vec::new();
+    for n in 0..300 {
+        crowd.push(join(&a, &format!("listener{n}"), "big", false).await);
+    }
+    let observer = hub.connect();
+    let mut bus = observer.subscribe("room.big.>".into()).await.unwrap();
+    // b starts serving the room and asks who is there; a answers in two rosters (256 + 44).
+    let bob = join(&b, "bob", "big", true).await;
+    let bob_rx = bob.receiver();
+    let mut known = std::collections::HashSet::new();
+    for _ in 0..50 {
+        for event in server_events(&drain(&bob_rx).await) {
+            match event {
+                Event::Joined(p) => assert!(known.insert(p.session_id), "told twice"),
+                Event::Left(p) => panic!("{} reported gone", p.user_id),
+                _ => {}
+            }
+        }
+        if known.len() == crowd.len() {
+            break;
+        }
+    }
+    assert_eq!(known.len(), crowd.len());
+    // The crowd's own join announcements and the answer to the sync are behind us.
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(1), bus.next()).await {}
+    // 30 s later, twice the 15 s a silent remote session lasts: no one was reported gone, and
+    // that took a few rosters per 5 s interval, not 300 announcements.
+    let mut control_messages = 0;
+    let mut window = tokio::time::interval(Duration::from_millis(500));
+    let start = tokio::time::Instant::now();
+    for _ in 0..60 {
+        window.tick().await;
+        while let Ok(Some(message)) =
+            tokio::time::timeout(Duration::from_millis(1), bus.next()).await
+        {
+            control_messages += usize::from(message.subject.ends_with(".ctl"));
+        }
+        for event in server_events(&drain(&bob_rx).await) {
+            assert!(!matches!(event, Event::Left(_)), "{event:?}");
+        }
+    }
+    // Per interval: a's two rosters and b's one.
+    let intervals = start.elapsed().as_secs() / 5 + 1;
+    assert!(control_messages as u64 <= 3 * intervals, "{control_messages} presence messages");
+    assert_eq!(b.metrics().bus_malformed.load(std::sync::atomic::Ordering::Relaxed), 0);
 }
 
 #[tokio::test]
