@@ -109,7 +109,7 @@ run_bot() {
 
 LOAD_START=$(uptime)
 if [ "$QUICK" = 1 ]; then DUR=4; SIZES="1 2"; BIG_SUBS=100; AUDIO_LISTENERS=200; IDLE=200
-else DUR=10; SIZES="1 2 4 6 8"; BIG_SUBS=500; AUDIO_LISTENERS=1000; IDLE=1000; fi
+else DUR=10; SIZES="1 2 4 6 8 10 12 14 16"; BIG_SUBS=500; AUDIO_LISTENERS=1000; IDLE=1000; fi
 COMMON=(--duration "$DUR" --ramp 200 --settle 1 --drain 2)
 
 # 1. Idle connections first, on fresh servers: RSS per connection (rooms of 10, no heartbeats).
@@ -120,13 +120,28 @@ done
 
 # 2. 20-person meetings, everyone publishing, more rooms until loss appears (> 0.1%) or the
 # machine cannot even send the load (the bot sent < 90% of the nominal 80 packets/s each).
+# `saturated` is true for such a run; the last size before it is the target's saturation.
+saturated() { # rooms: of the last result
+  tail -1 "$RESULTS" | jq -e --argjson nominal $(($1 * 20 * 80 * DUR)) \
+    '.report.delivery[-1] | .loss_pct > 0.1 or .sent < 0.9 * $nominal' >/dev/null
+}
+declare -A SATURATION
 for target in null relay-ws nats-2x relay-wt; do
+  SATURATION[$target]=0
   for rooms in $SIZES; do
     run_bot meetings "$rooms" "$target" --rooms "$rooms" --publishers 20 "${COMMON[@]}"
-    if tail -1 "$RESULTS" | jq -e --argjson nominal $((rooms * 20 * 80 * DUR)) \
-      '.report.delivery[-1] | .loss_pct > 0.1 or .sent < 0.9 * $nominal' >/dev/null; then
-      break
-    fi
+    saturated "$rooms" && break
+    SATURATION[$target]=$rooms
+  done
+done
+
+# 2b. Added latency at 70% of the relay's saturation: the relay and the null forwarder at the
+# same load, alternating, three times each (rooms rounded to the nearest whole meeting).
+sat=${SATURATION[relay-ws]}
+LAT_ROOMS=$(( (sat * 7 + 5) / 10 )); [ "$LAT_ROOMS" -ge 1 ] || LAT_ROOMS=1
+for run in 1 2 3; do
+  for target in null relay-ws; do
+    run_bot latency "$LAT_ROOMS" "$target" --rooms "$LAT_ROOMS" --publishers 20 "${COMMON[@]}"
   done
 done
 
