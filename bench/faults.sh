@@ -6,7 +6,8 @@
 #   NATS outage: two actix-api instances over nats-server carry 2 rooms of 10 publishers
 #   (participants alternate between them); nats-server is killed for 30 s mid-run and restarted
 #   on the same port. Prints /readyz over time, recovery time, and what was delivered per second.
-# Uses the release binaries `make bench` builds. Takes ~75 s.
+# Uses the release binaries `make bench` builds. Takes ~3 min (SLOW_REPEATS=3 pairs of slow
+# receiver runs, then the outage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/videocall-target}/release"
@@ -54,11 +55,13 @@ PY
   wait "$bot" || true
   jq -r --arg l "$1" --argjson rss "$peak" '.delivery[-1] | "\($l): delivered \(.delivered)/\(.expected), loss \(.loss_pct)%, p50 \(.latency_ms.p50) p99 \(.latency_ms.p99) max \(.latency_ms.max) ms; server peak RSS \($rss/1024|floor) MiB"' "$WORK/$1.json"
 }
-echo "== slow receiver"
-slow_run slow-baseline 0
+echo "== slow receiver (alternating runs without and with the stalled listener)"
 closes0=$(metric 'videocall_closed_sessions_total{reason="slow_receiver"}')
-slow_run slow-stalled 1
-echo "slow_receiver closes during the stalled run: $(( $(metric 'videocall_closed_sessions_total{reason="slow_receiver"}') - closes0 ))"
+for run in $(seq "${SLOW_REPEATS:-3}"); do
+  slow_run "slow-baseline-$run" 0
+  slow_run "slow-stalled-$run" 1
+done
+echo "slow_receiver closes during the stalled runs: $(( $(metric 'videocall_closed_sessions_total{reason="slow_receiver"}') - closes0 ))"
 curl -s "http://127.0.0.1:$P1/metrics" | grep '^videocall_dropped_packets_total'
 
 echo "== NATS outage"
