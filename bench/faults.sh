@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fault measurements under bot load (printed; copied into bench/notes.md by hand):
+# Fault measurements under bot load (printed and written to bench/faults-results.txt; read in
+# bench/notes.md):
 #   Slow receiver: one listener in a 20-person meeting stops reading for 10 s (a raw socket
 #   with a 16 KiB receive buffer); the others' loss and latency against a run without it,
 #   server RSS, and what the server did to the slow one (/metrics).
@@ -10,6 +11,7 @@
 # receiver runs, then the outage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exec > >(tee bench/faults-results.txt) 2>&1
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/videocall-target}/release"
 WORK=$(mktemp -d /tmp/videocall-faults.XXXXXX)
 PIDS=()
