@@ -12,6 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exec > >(tee bench/faults-results.txt) 2>&1
+echo "bench/faults.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 BIN="${CARGO_TARGET_DIR:-$HOME/.cache/videocall-target}/release"
 WORK=$(mktemp -d /tmp/videocall-faults.XXXXXX)
 PIDS=()
