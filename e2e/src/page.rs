@@ -86,8 +86,12 @@ return data.some((pixel) => pixel !== data[0]);
 "#;
 
 /// `window.videocallState()` when the app has defined it, else `null`.
+/// The app's state as a JSON string, or, while the app has not started, what the page is
+/// doing instead (an object), so a timeout says whether the page loaded at all.
 const STATE_JS: &str = r#"
-return typeof window.videocallState === 'function' ? window.videocallState() : null;
+if (typeof window.videocallState === 'function') return window.videocallState();
+const body = document.body ? document.body.innerText.slice(0, 200) : '';
+return { readyState: document.readyState, url: location.href, body: body };
 "#;
 
 impl Page {
@@ -162,9 +166,12 @@ impl Page {
     }
 
     /// The app's status, or why there is none yet.
-    async fn snapshot(&self) -> Result<Result<State, &'static str>, Error> {
+    async fn snapshot(&self) -> Result<Result<State, String>, Error> {
         let json = match self.eval(STATE_JS, vec![]).await? {
-            Value::Null => return Ok(Err("window.videocallState is not defined yet")),
+            Value::Object(page) => {
+                let page = Value::Object(page);
+                return Ok(Err(format!("window.videocallState is not defined yet; page: {page}")));
+            }
             Value::String(json) => json,
             other => {
                 return Err(Error::Unexpected {
@@ -175,7 +182,7 @@ impl Page {
         };
         match State::parse(&json) {
             Ok(Some(state)) => Ok(Ok(state)),
-            Ok(None) => Ok(Err("window.videocallState() answers busy")),
+            Ok(None) => Ok(Err("window.videocallState() answers busy".into())),
             Err(e) => Err(Error::Unexpected {
                 what: format!("window.videocallState() ({e})"),
                 value: json,
@@ -195,7 +202,7 @@ impl Page {
             Ok(match self.snapshot().await? {
                 Ok(state) if condition(&state) => Check::Done(state),
                 Ok(state) => Check::NotYet(format!("{state:#?}")),
-                Err(why) => Check::NotYet(why.into()),
+                Err(why) => Check::NotYet(why),
             })
         })
         .await
