@@ -12,9 +12,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use videocall_relay::bus::{NatsBus, NatsOptions};
 use videocall_relay::{Relay, RelayConfig};
-
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use webtransport_server::{Config, Identity, SelfSignedRenewal};
 
 /// The longest health request read; anything longer is answered as a bad request.
