@@ -133,7 +133,14 @@ impl<'a> Fields<'a> {
             WIRE_I64 => self.take(8).map(|_| Value::Fixed)?,
             WIRE_I32 => self.take(4).map(|_| Value::Fixed)?,
             WIRE_LEN => {
-                let len = usize::try_from(self.varint()?).map_err(|_| WireError::Truncated)?;
+                let at = self.pos;
+                let len = self.varint()?;
+                // Lengths are 32-bit varints too: protobuf parsers refuse more than five
+                // bytes (even an over-long zero) or a value above u32::MAX.
+                if self.pos - at > 5 || len > u64::from(u32::MAX) {
+                    return Err(WireError::VarintTooLong);
+                }
+                let len = usize::try_from(len).map_err(|_| WireError::Truncated)?;
                 Value::Bytes(self.take(len)?)
             }
             other => return Err(WireError::WireType(other)),
@@ -439,6 +446,15 @@ mod tests {
         overflow.extend([0xff; 9]);
         overflow.push(0x02);
         assert_eq!(Envelope::read(&overflow), Err(WireError::VarintTooLong));
+        // Found by `cargo fuzz` (envelope): an unknown field whose length is a six-byte zero.
+        // Kept byte for byte by the stamp, it made the stamped packet unparsable by clients.
+        let long_length = [0x3a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert_eq!(Envelope::read(&long_length), Err(WireError::VarintTooLong));
+        let five_byte_length = [0x3a, 0x80, 0x80, 0x80, 0x80, 0x00];
+        assert!(Envelope::read(&five_byte_length).is_ok());
+        assert!(PacketWrapper::parse_from_bytes(&five_byte_length).is_ok());
+        let length_over_u32 = [0x3a, 0x80, 0x80, 0x80, 0x80, 0x10];
+        assert_eq!(Envelope::read(&length_over_u32), Err(WireError::VarintTooLong));
         assert_eq!(Envelope::read(&[0x12, 0x01, 0xff]), Err(WireError::Utf8));
         assert!(matches!(
             Envelope::read(&[0x0a, 0x00]),
