@@ -9,6 +9,7 @@ use videocall_types::PacketWrapper;
 use videocall_types::wire::{Envelope, stamp};
 
 fuzz_target!(|data: &[u8]| {
+    // ok: each expect is the property under test (a panic is how libFuzzer reports a finding).
     if let Ok(envelope) = Envelope::read(data) {
         let _ = envelope.media_route();
         let _ = envelope.kind();

@@ -28,7 +28,7 @@ impl World {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()
             .build()
-            .expect("a tokio runtime");
+            .expect("a tokio runtime"); // ok: harness set-up, not fuzzed input
         let hub = LocalHub::new();
         let config = RelayConfig {
             max_packet_bytes: 64 * 1024,
@@ -42,6 +42,8 @@ impl World {
 
     fn run(&self, data: &[u8]) {
         self.runtime.block_on(async {
+            // ok: the expects below are harness constants and set-up, not fuzzed input; the last
+            // one is the property under test (a panic is how libFuzzer reports a finding).
             let room = RoomId::new("fuzz").expect("valid room");
             let join = |user: &str, ext| {
                 self.relay.join(UserId::new(user).expect("valid user"), room.clone(), ext)
