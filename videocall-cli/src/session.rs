@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use videocall_client::{Event, TransportKind};
+use videocall_client::{ClientHandle, Event, TransportKind};
 
 /// Why a meeting session ended with an error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -127,6 +127,17 @@ pub async fn deadline(seconds: Option<f64>) {
     match seconds.filter(|s| s.is_finite() && *s >= 0.0) {
         Some(s) => tokio::time::sleep(Duration::from_secs_f64(s)).await,
         None => std::future::pending().await,
+    }
+}
+
+/// How long leaving waits for the connection to close cleanly.
+const CLOSE_WAIT: Duration = Duration::from_secs(3);
+
+/// Leaves the meeting: closes the client and waits (briefly) for its driver task to finish.
+pub async fn leave(handle: &ClientHandle, driver: tokio::task::JoinHandle<()>) {
+    handle.close();
+    if tokio::time::timeout(CLOSE_WAIT, driver).await.is_err() {
+        tracing::warn!("the connection did not close within {} s", CLOSE_WAIT.as_secs());
     }
 }
 

@@ -97,10 +97,7 @@ pub async fn run(args: RecordArgs) -> Result<String, RecordError> {
             () = &mut deadline => break Ok(()),
         }
     };
-    handle.close();
-    if tokio::time::timeout(Duration::from_secs(3), driver).await.is_err() {
-        tracing::warn!("the connection did not close within 3 s");
-    }
+    crate::session::leave(&handle, driver).await;
     // The files are completed whatever ended the recording.
     let (unreadable, after_leaving) = (recorder.unreadable, recorder.after_leaving);
     let finished = tokio::task::block_in_place(|| recorder.finish()).map_err(io_err)?;

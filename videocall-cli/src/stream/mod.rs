@@ -215,10 +215,7 @@ pub async fn run(args: StreamArgs) -> Result<String, StreamError> {
     };
     status.finish();
     tokio::task::block_in_place(|| drop(workers));
-    handle.close();
-    if tokio::time::timeout(Duration::from_secs(3), driver).await.is_err() {
-        tracing::warn!("the connection did not close within 3 s");
-    }
+    crate::session::leave(&handle, driver).await;
     let elapsed = shared.start.elapsed();
     outcome.map(|()| shared.counters.snapshot().summary(elapsed, lifecycle.transport_name()))
 }
