@@ -77,20 +77,18 @@ impl Member {
         self.queue(metrics, |outbox| outbox.push(class, packet, now))
     }
 
-    /// Tells an extended client that `peer` joined or left; plain clients never hear of it.
-    /// `packet` is the encoded notice, shared by every receiver.
+    /// Tells an extended client that session `about` joined or left; plain clients never hear
+    /// of it. `packet` is the encoded notice, shared by every receiver.
     pub(crate) fn push_notice(
         &self,
-        peer: &Peer,
+        about: SessionId,
         notice: Notice,
         packet: &Bytes,
         now: Instant,
         metrics: &Metrics,
     ) {
         if self.ext {
-            self.queue(metrics, |outbox| {
-                outbox.push_notice(peer.session, notice, packet.clone(), now)
-            });
+            self.queue(metrics, |outbox| outbox.push_notice(about, notice, packet.clone(), now));
         }
     }
 
@@ -245,7 +243,7 @@ impl Room {
         member.push_control(control::welcome(&member.peer, &self.id, &others), now, metrics);
         let joined = control::joined(&member.peer);
         for other in &members.local {
-            other.push_notice(&member.peer, Notice::Joined, &joined, now, metrics);
+            other.push_notice(member.peer.session, Notice::Joined, &joined, now, metrics);
         }
         members.local.push(member);
     }
@@ -309,15 +307,16 @@ impl Room {
         metrics: &Metrics,
     ) {
         let mut members = lock(&self.members);
-        match members.remote.entry(session) {
+        let Members { local, remote } = &mut *members;
+        match remote.entry(session) {
             Entry::Occupied(mut seen) => seen.get_mut().last_seen = now,
             Entry::Vacant(slot) => {
-                slot.insert(Remote { user: user.to_owned(), last_seen: now });
                 let peer = Peer { session, user: user.to_owned() };
                 let joined = control::joined(&peer);
-                for member in &members.local {
-                    member.push_notice(&peer, Notice::Joined, &joined, now, metrics);
+                for member in local.iter() {
+                    member.push_notice(session, Notice::Joined, &joined, now, metrics);
                 }
+                slot.insert(Remote { user: peer.user, last_seen: now });
             }
         }
     }
@@ -351,6 +350,6 @@ fn announce_left(local: &[Arc<Member>], peer: &Peer, now: Instant, metrics: &Met
     let left = control::left(peer);
     for member in local {
         member.forget_sender(peer.session);
-        member.push_notice(peer, Notice::Left, &left, now, metrics);
+        member.push_notice(peer.session, Notice::Left, &left, now, metrics);
     }
 }
