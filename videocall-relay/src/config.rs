@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use crate::admission::ConnectionLimits;
+
 /// Everything the relay core needs to know from configuration.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -15,6 +17,10 @@ pub struct RelayConfig {
     pub remote_timeout: Duration,
     /// Packets waiting to be published on the bus, for the whole instance.
     pub publish_queue: usize,
+    /// Bytes waiting to be published on the bus, for the whole instance.
+    pub publish_queue_bytes: usize,
+    /// Caps on connections, in total, per address and per room.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for RelayConfig {
@@ -25,6 +31,9 @@ impl Default for RelayConfig {
             outbox: OutboxLimits::default(),
             remote_timeout: Duration::from_secs(15),
             publish_queue: 8192,
+            // A second of a busy instance's traffic; what does not fit is not published.
+            publish_queue_bytes: 64 << 20,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -51,8 +60,17 @@ impl Default for RateLimit {
 /// Bounds of one session's outbound queue (see [`crate::outbox`] for the policy).
 #[derive(Debug, Clone, Copy)]
 pub struct OutboxLimits {
-    /// Control and key-exchange packets waiting; more than this disconnects the receiver.
+    /// Server control packets waiting; more than this disconnects the receiver.
     pub control_packets: usize,
+    /// Bytes of server control packets waiting; more disconnects the receiver.
+    pub control_bytes: usize,
+    /// Key-exchange packets from one sender waiting for one receiver; more are dropped, so one
+    /// participant cannot fill another's queue.
+    pub peer_control_packets: usize,
+    /// Bytes of key-exchange packets from one sender waiting for one receiver.
+    pub peer_control_bytes: usize,
+    /// Bytes of key-exchange packets from all senders waiting for one receiver.
+    pub peer_control_total_bytes: usize,
     /// Audio, heartbeat and diagnostics packets waiting; more drops the oldest.
     pub lossy_packets: usize,
     /// Bytes of audio, heartbeat and diagnostics packets waiting; more drops the oldest.
@@ -71,6 +89,13 @@ impl Default for OutboxLimits {
     fn default() -> Self {
         Self {
             control_packets: 512,
+            // Welcomes name at most a room's participants (a few dozen bytes each).
+            control_bytes: 1 << 20,
+            // A key exchange is a handful of small packets per peer (a public key, a wrapped
+            // key per rotation); sixteen waiting is already a flood.
+            peer_control_packets: 16,
+            peer_control_bytes: 64 << 10,
+            peer_control_total_bytes: 1 << 20,
             lossy_packets: 512,
             lossy_bytes: 1 << 20,
             video_packets: 1024,

@@ -110,7 +110,11 @@ where
                 match tokio::time::timeout(keepalive.idle_timeout, incoming.next()).await {
                     Err(_) => return CloseReason::Timeout,
                     Ok(None) => return CloseReason::Normal,
-                    Ok(Some(Incoming::Alive)) => {}
+                    Ok(Some(Incoming::Alive)) => {
+                        if let Err(reason) = session.handle_keepalive() {
+                            return reason;
+                        }
+                    }
                     Ok(Some(Incoming::Refused(reason))) => return reason,
                     Ok(Some(Incoming::Packet(packet))) => {
                         if let Err(reason) = session.handle_packet(&packet) {

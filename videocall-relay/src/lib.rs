@@ -10,7 +10,10 @@
 //! Nothing here touches sockets or media bytes; the one background future, [`Driver`], moves
 //! packets between the relay and the bus and is spawned by the binary.
 
+mod admission;
 pub mod bus;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod control;
@@ -20,7 +23,8 @@ pub mod rate;
 mod relay;
 mod room;
 
-pub use config::{OutboxLimits, RateLimit, RelayConfig};
+pub use admission::Permit;
+pub use config::{ConnectionLimits, OutboxLimits, RateLimit, RelayConfig};
 pub use metrics::Metrics;
 pub use relay::{Driver, JoinError, Receiver, Relay, Session};
 pub use room::Outbound;

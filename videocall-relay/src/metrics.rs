@@ -37,6 +37,9 @@ pub struct Metrics {
     pub bus_publish_dropped: AtomicU64,
     /// Malformed packets received from the bus (another instance or a foreign publisher).
     pub bus_malformed: AtomicU64,
+    /// Participants named on the bus but not taken: their room is full (as far as this
+    /// instance knows) or they claim a session connected here.
+    pub bus_refused: AtomicU64,
     /// Key frame requests sent to publishers.
     pub keyframe_requests: AtomicU64,
     // Indexed by `reason as usize`: `ALL` lists the variants in declaration order.
@@ -101,8 +104,14 @@ impl Metrics {
         metric(
             "bus_malformed_total",
             "counter",
-            "Malformed packets from the bus.",
+            "Malformed or invalid messages from the bus.",
             get(&self.bus_malformed),
+        );
+        metric(
+            "bus_refused_total",
+            "counter",
+            "Participants named on the bus but not taken (room full or a local session id).",
+            get(&self.bus_refused),
         );
         metric(
             "keyframe_requests_total",

@@ -1,10 +1,11 @@
 //! One receiver's outbound queue and its drop policy (pure: no I/O, time is passed in).
 //!
-//! Packets wait in four lanes, drained in priority order:
+//! Packets wait in five lanes, drained in priority order:
 //!
 //! | lane | holds | when full |
 //! |---|---|---|
-//! | control | server control, key exchange, connection packets | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
+//! | control | what the server itself says (welcome, key frame requests) | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
+//! | peer control | key exchange and connection packets from other participants | per sender and per receiver: a sender over its share (16 packets, 64 KiB waiting) or a lane over 1 MiB drops the new packet, so one participant's flood never disconnects another |
 //! | presence | "joined" / "left" notices, at most one per participant | cannot fill: a notice that undoes a waiting one (joined, then left before it was sent) removes it, so the lane holds at most one notice per participant of the room |
 //! | lossy | audio, heartbeats, diagnostics, media whose kind is unknown | the oldest packet is dropped |
 //! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one once the lane has room again |
@@ -35,8 +36,14 @@ pub struct StreamKey {
 /// How a packet is queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
-    /// Must arrive: server control and key exchange.
+    /// Must arrive: what the server itself says.
     Control,
+    /// Key exchange and connection packets from another participant: must arrive unless that
+    /// participant floods (see the module docs).
+    PeerControl {
+        /// The participant that sent it.
+        sender: SessionId,
+    },
     /// May be dropped, oldest first: audio, heartbeats, diagnostics, unknown media.
     Lossy,
     /// A video frame of `stream`; `keyframe` frames start a decodable run.
@@ -57,12 +64,14 @@ pub enum DropReason {
     VideoQueueFull,
     /// The oldest lossy packet, pushed out by a new one.
     LossyOldest,
+    /// A key-exchange packet from a sender over its share of the receiver's queue.
+    PeerControlFlood,
 }
 
 impl DropReason {
     /// Every reason, for metrics.
-    pub const ALL: [DropReason; 3] =
-        [Self::VideoUntilKeyframe, Self::VideoQueueFull, Self::LossyOldest];
+    pub const ALL: [DropReason; 4] =
+        [Self::VideoUntilKeyframe, Self::VideoQueueFull, Self::LossyOldest, Self::PeerControlFlood];
 
     /// A stable metrics label.
     pub const fn as_str(self) -> &'static str {
@@ -70,6 +79,7 @@ impl DropReason {
             Self::VideoUntilKeyframe => "video_until_keyframe",
             Self::VideoQueueFull => "video_queue_full",
             Self::LossyOldest => "lossy_oldest",
+            Self::PeerControlFlood => "peer_control_flood",
         }
     }
 }
@@ -112,6 +122,46 @@ impl Lane {
 
     fn fits(&self, len: usize, max_packets: usize, max_bytes: usize) -> bool {
         self.packets.len() < max_packets && self.bytes + len <= max_bytes
+    }
+}
+
+/// Key-exchange packets from other participants, with what each sender has waiting.
+#[derive(Debug, Default)]
+struct PeerLane {
+    packets: VecDeque<(SessionId, Bytes)>,
+    bytes: usize,
+    /// Packets and bytes waiting per sender; a sender leaves the map when it has none waiting.
+    per_sender: HashMap<SessionId, (usize, usize)>,
+}
+
+impl PeerLane {
+    fn push(&mut self, sender: SessionId, packet: Bytes, limits: &OutboxLimits) -> Push {
+        let (count, bytes) = self.per_sender.get(&sender).copied().unwrap_or((0, 0));
+        let len = packet.len();
+        if count >= limits.peer_control_packets
+            || bytes + len > limits.peer_control_bytes
+            || self.bytes + len > limits.peer_control_total_bytes
+        {
+            return Push::Dropped { reason: DropReason::PeerControlFlood, keyframe_request: None };
+        }
+        self.per_sender.insert(sender, (count + 1, bytes + len));
+        self.bytes += len;
+        self.packets.push_back((sender, packet));
+        Push::Queued
+    }
+
+    fn pop(&mut self) -> Option<Bytes> {
+        let (sender, packet) = self.packets.pop_front()?;
+        self.bytes -= packet.len();
+        if let Entry::Occupied(mut waiting) = self.per_sender.entry(sender) {
+            let (count, bytes) = waiting.get_mut();
+            *count -= 1;
+            *bytes -= packet.len();
+            if *count == 0 {
+                waiting.remove();
+            }
+        }
+        Some(packet)
     }
 }
 
@@ -202,6 +252,7 @@ enum StreamState {
 pub struct Outbox {
     limits: OutboxLimits,
     control: Lane,
+    peer_control: PeerLane,
     notices: Notices,
     lossy: Lane,
     video: Lane,
@@ -216,6 +267,7 @@ impl Outbox {
         Self {
             limits,
             control: Lane::default(),
+            peer_control: PeerLane::default(),
             notices: Notices::default(),
             lossy: Lane::default(),
             video: Lane::default(),
@@ -231,6 +283,7 @@ impl Outbox {
         }
         let outcome = match class {
             Class::Control => self.push_control(packet),
+            Class::PeerControl { sender } => self.peer_control.push(sender, packet, &self.limits),
             Class::Lossy => self.push_lossy(packet),
             Class::Video { stream, keyframe } => self.push_video(stream, keyframe, packet, now),
         };
@@ -262,12 +315,13 @@ impl Outbox {
         Push::Queued
     }
 
-    /// Takes the next packet to send: control first, then presence notices, then lossy, then
-    /// video.
+    /// Takes the next packet to send: control first, then key exchange, then presence notices,
+    /// then lossy, then video.
     pub fn pop(&mut self, now: Instant) -> Option<Bytes> {
         let packet = self
             .control
             .pop()
+            .or_else(|| self.peer_control.pop())
             .or_else(|| self.notices.pop())
             .or_else(|| self.lossy.pop())
             .or_else(|| self.video.pop());
@@ -278,6 +332,7 @@ impl Outbox {
     /// Number of packets waiting.
     pub fn len(&self) -> usize {
         self.control.packets.len()
+            + self.peer_control.packets.len()
             + self.notices.len()
             + self.lossy.packets.len()
             + self.video.packets.len()
@@ -290,7 +345,11 @@ impl Outbox {
 
     /// Bytes waiting.
     pub fn bytes(&self) -> usize {
-        self.control.bytes + self.notices.bytes + self.lossy.bytes + self.video.bytes
+        self.control.bytes
+            + self.peer_control.bytes
+            + self.notices.bytes
+            + self.lossy.bytes
+            + self.video.bytes
     }
 
     /// Forgets the stream state of a sender that left.
@@ -304,7 +363,8 @@ impl Outbox {
     }
 
     fn push_control(&mut self, packet: Bytes) -> Push {
-        if self.control.packets.len() >= self.limits.control_packets {
+        if !self.control.fits(packet.len(), self.limits.control_packets, self.limits.control_bytes)
+        {
             return Push::Disconnect;
         }
         self.control.push(packet);
@@ -372,6 +432,10 @@ mod tests {
     fn limits() -> OutboxLimits {
         OutboxLimits {
             control_packets: 2,
+            control_bytes: 1000,
+            peer_control_packets: 2,
+            peer_control_bytes: 25,
+            peer_control_total_bytes: 30,
             lossy_packets: 3,
             lossy_bytes: 1000,
             video_packets: 3,
@@ -475,13 +539,40 @@ mod tests {
     }
 
     #[test]
-    fn control_goes_first_then_lossy_then_video() {
+    fn one_senders_key_exchange_flood_is_dropped_not_a_disconnect() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        let from = |n| Class::PeerControl { sender: sid(n) };
+        assert_eq!(q.push(from(1), pkt(1), now), Push::Queued);
+        assert_eq!(q.push(from(1), pkt(2), now), Push::Queued);
+        // Sender 1 is at its share: its next packet goes, the receiver stays.
+        let flood = Push::Dropped { reason: DropReason::PeerControlFlood, keyframe_request: None };
+        assert_eq!(q.push(from(1), pkt(3), now), flood);
+        // Others still get through, up to the lane's total.
+        assert_eq!(q.push(from(2), pkt(4), now), Push::Queued);
+        assert_eq!(q.push(from(3), pkt(5), now), flood);
+        assert_eq!(drain(&mut q, now), [1, 2, 4]);
+        // Sent packets free the sender's share.
+        assert_eq!(q.push(from(1), pkt(6), now), Push::Queued);
+        assert!(q.peer_control.per_sender.len() == 1 && q.bytes() == 10);
+    }
+
+    #[test]
+    fn a_huge_control_packet_disconnects_rather_than_queue_without_bound() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        assert_eq!(q.push(Class::Control, Bytes::from(vec![0; 2000]), now), Push::Disconnect);
+    }
+
+    #[test]
+    fn control_goes_first_then_key_exchange_then_lossy_then_video() {
         let now = Instant::now();
         let mut q = Outbox::new(limits());
         q.push(video(1, true), pkt(1), now);
         q.push(Class::Lossy, pkt(2), now);
+        q.push(Class::PeerControl { sender: sid(5) }, pkt(4), now);
         q.push(Class::Control, pkt(3), now);
-        assert_eq!(drain(&mut q, now), [3, 2, 1]);
+        assert_eq!(drain(&mut q, now), [3, 4, 2, 1]);
         assert_eq!((q.len(), q.bytes()), (0, 0));
     }
 

@@ -2,7 +2,8 @@
 //! room on this instance and across the bus, and keeps one bus subscription per room.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -13,9 +14,10 @@ use tokio::sync::{mpsc, oneshot};
 use videocall_types::wire::{self, Envelope};
 use videocall_types::{CloseReason, MediaType, PacketType, RoomId, SessionId, UserId, subject};
 
+use crate::admission::{Admission, Permit};
 use crate::bus::{Bus, BusError, BusMessage, Subscription};
 use crate::config::RelayConfig;
-use crate::control::{self, Presence};
+use crate::control::{self, Peer, Presence};
 use crate::metrics::Metrics;
 use crate::outbox::{Class, StreamKey};
 use crate::rate::RateLimiter;
@@ -25,7 +27,11 @@ use crate::room::{Member, Outbound, Room};
 const PRESENCE_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Most sessions named in one roster message (a few KiB; far below NATS's 1 MB payload limit).
+/// A longer roster from the bus is not ours and is refused.
 const ROSTER_CHUNK: usize = 256;
+
+/// Least time between two rosters sent in answer to other instances' `sync` for one room.
+const SYNC_ANSWER_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Room subscriptions waiting to be handed to the driver; joins wait when it is full.
 const NEW_SUBSCRIPTIONS_QUEUE: usize = 64;
@@ -39,6 +45,9 @@ pub enum JoinError {
     /// The room's bus subscription could not be made.
     #[error("cannot subscribe to the room: {0}")]
     Bus(#[from] BusError),
+    /// The room has as many participants as it may.
+    #[error("the room is full")]
+    RoomFull,
 }
 
 impl JoinError {
@@ -47,6 +56,7 @@ impl JoinError {
         match self {
             Self::ShuttingDown => CloseReason::GoingAway,
             Self::Bus(_) => CloseReason::Unavailable,
+            Self::RoomFull => CloseReason::RoomFull,
         }
     }
 }
@@ -77,9 +87,13 @@ struct Shared {
     metrics: Arc<Metrics>,
     bus: Arc<dyn Bus>,
     rooms: Mutex<HashMap<RoomId, Arc<Room>>>,
-    /// Packets for the bus. Bounded; when full the packet is not published and is counted in
-    /// `bus_publish_dropped` (local receivers already have it; remote ones lose it).
+    admission: Arc<Admission>,
+    /// Packets for the bus. Bounded in packets (`publish_queue`) and bytes
+    /// (`publish_queue_bytes`, counted in `publish_bytes`); when full the packet is not
+    /// published and is counted in `bus_publish_dropped` (local receivers already have it;
+    /// remote ones lose it).
     publish: mpsc::Sender<(String, Bytes)>,
+    publish_bytes: Arc<AtomicUsize>,
     subscriptions: mpsc::Sender<NewSubscription>,
     shutting_down: AtomicBool,
 }
@@ -95,7 +109,12 @@ impl Shared {
     }
 
     fn publish(&self, subject: String, payload: Bytes) {
-        if self.publish.try_send((subject, payload)).is_err() {
+        let len = payload.len();
+        let queued = self.publish_bytes.fetch_add(len, Relaxed);
+        if queued + len > self.config.publish_queue_bytes
+            || self.publish.try_send((subject, payload)).is_err()
+        {
+            self.publish_bytes.fetch_sub(len, Relaxed);
             self.metrics.bus_publish_dropped.fetch_add(1, Relaxed);
         }
     }
@@ -147,7 +166,7 @@ fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Class, CloseRe
     match envelope.kind() {
         None | Some(PacketType::SERVER) => Err(CloseReason::Unsupported),
         Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => {
-            Ok(Class::Control)
+            Ok(Class::PeerControl { sender })
         }
         Some(PacketType::DIAGNOSTICS) => Ok(Class::Lossy),
         Some(PacketType::MEDIA) => Ok(match envelope.media_route() {
@@ -172,6 +191,10 @@ pub struct Relay {
 pub struct Driver {
     bus: Arc<dyn Bus>,
     shared: Weak<Shared>,
+    /// The relay's counters and queued publish bytes, kept past the relay so that what was
+    /// queued before it went (the last sessions' `left` announcements) is still published.
+    metrics: Arc<Metrics>,
+    publish_bytes: Arc<AtomicUsize>,
     publish: mpsc::Receiver<(String, Bytes)>,
     subscriptions: mpsc::Receiver<NewSubscription>,
 }
@@ -181,19 +204,25 @@ impl Relay {
     pub fn new(bus: Arc<dyn Bus>, config: RelayConfig) -> (Self, Driver) {
         let (publish_tx, publish_rx) = mpsc::channel(config.publish_queue.max(1));
         let (subscriptions_tx, subscriptions_rx) = mpsc::channel(NEW_SUBSCRIPTIONS_QUEUE);
+        let metrics = Arc::new(Metrics::default());
+        let publish_bytes = Arc::new(AtomicUsize::new(0));
         let shared = Arc::new(Shared {
             instance: random_id(),
+            admission: Admission::new(config.connections),
             config,
-            metrics: Arc::new(Metrics::default()),
+            metrics: metrics.clone(),
             bus: bus.clone(),
             rooms: Mutex::new(HashMap::new()),
             publish: publish_tx,
+            publish_bytes: publish_bytes.clone(),
             subscriptions: subscriptions_tx,
             shutting_down: AtomicBool::new(false),
         });
         let driver = Driver {
             bus,
             shared: Arc::downgrade(&shared),
+            metrics,
+            publish_bytes,
             publish: publish_rx,
             subscriptions: subscriptions_rx,
         };
@@ -224,9 +253,33 @@ impl Relay {
         }
     }
 
-    /// Joins `user` to `room`. `ext` asks for SERVER packets (the client sent `?ext=1`). A
-    /// refused join is counted in the close counters; callers only tell the client.
-    pub async fn join(&self, user: UserId, room: RoomId, ext: bool) -> Result<Session, JoinError> {
+    /// Takes a place for a connection from `ip` under the connection caps; transports call it
+    /// before any other work for the connection and keep the permit until [`Relay::join`]. A
+    /// refusal is counted in the close counters; callers only tell the client.
+    pub fn admit(&self, ip: IpAddr) -> Result<Permit, CloseReason> {
+        self.shared.admission.admit(ip).inspect_err(|reason| self.shared.metrics.closed(*reason))
+    }
+
+    /// Open connections (admitted, not yet closed) and the distinct addresses they come from.
+    pub fn connections(&self) -> (usize, usize) {
+        self.shared.admission.open()
+    }
+
+    /// Rooms with a session on this instance.
+    pub fn rooms(&self) -> usize {
+        self.shared.rooms().len()
+    }
+
+    /// Joins `user` to `room` on the place `permit` holds. `ext` asks for SERVER packets (the
+    /// client sent `?ext=1`). A refused join is counted in the close counters; callers only tell
+    /// the client.
+    pub async fn join(
+        &self,
+        permit: Permit,
+        user: UserId,
+        room: RoomId,
+        ext: bool,
+    ) -> Result<Session, JoinError> {
         let shared = &self.shared;
         if shared.shutting_down.load(Relaxed) {
             shared.metrics.closed(CloseReason::GoingAway);
@@ -237,14 +290,18 @@ impl Relay {
         let now = now();
         let room = {
             let mut rooms = shared.rooms();
+            let max_size = shared.admission.limits().max_room_size;
             let room = rooms
                 .entry(room.clone())
                 .or_insert_with(|| {
                     shared.metrics.rooms.fetch_add(1, Relaxed);
-                    Arc::new(Room::new(room))
+                    Arc::new(Room::new(room, max_size))
                 })
                 .clone();
-            room.add_local(member.clone(), now, &shared.metrics);
+            if !room.add_local(member.clone(), now, &shared.metrics) {
+                shared.metrics.closed(CloseReason::RoomFull);
+                return Err(JoinError::RoomFull);
+            }
             room
         };
         shared.metrics.sessions.fetch_add(1, Relaxed);
@@ -256,6 +313,7 @@ impl Relay {
             room,
             member,
             close_reason: None,
+            _permit: permit,
         };
         tracing::debug!(room = %session.room.id, session = %session_id, "joined");
         shared.announce(
@@ -300,6 +358,8 @@ pub struct Session {
     member: Arc<Member>,
     rate: RateLimiter,
     close_reason: Option<CloseReason>,
+    /// The connection's place under the caps, freed after the session has left.
+    _permit: Permit,
 }
 
 impl Session {
@@ -327,6 +387,17 @@ impl Session {
             self.close_reason = Some(reason);
         }
         result
+    }
+
+    /// Counts a keep-alive frame from the client (a WebSocket ping or pong) against its rate
+    /// limit, so that pings cannot flood the server; an error closes as for packets.
+    pub fn handle_keepalive(&mut self) -> Result<(), CloseReason> {
+        // A keep-alive frame is a few bytes: it counts as one packet.
+        if self.rate.admit(0, now()) {
+            return Ok(());
+        }
+        self.close_reason = Some(CloseReason::RateLimited);
+        Err(CloseReason::RateLimited)
     }
 
     fn relay_packet(&mut self, packet: &[u8]) -> Result<(), CloseReason> {
@@ -442,20 +513,17 @@ impl Drop for Session {
 impl Driver {
     /// Runs until the relay is gone.
     pub async fn run(self) {
-        let Driver { bus, shared, mut publish, mut subscriptions } = self;
-        let publisher = {
-            let shared = shared.clone();
-            async move {
-                while let Some((subject, payload)) = publish.recv().await {
-                    let result = bus.publish(subject, payload).await;
-                    let Some(shared) = shared.upgrade() else { break };
-                    let counter = match result {
-                        Ok(()) => &shared.metrics.bus_published,
-                        Err(BusError::Disconnected) => &shared.metrics.bus_publish_dropped,
-                        Err(_) => &shared.metrics.bus_errors,
-                    };
-                    counter.fetch_add(1, Relaxed);
-                }
+        let Driver { bus, shared, metrics, publish_bytes, mut publish, mut subscriptions } = self;
+        // Ends once the relay and every session are gone and all they queued is published.
+        let publisher = async move {
+            while let Some((subject, payload)) = publish.recv().await {
+                publish_bytes.fetch_sub(payload.len(), Relaxed);
+                let counter = match bus.publish(subject, payload).await {
+                    Ok(()) => &metrics.bus_published,
+                    Err(BusError::Disconnected) => &metrics.bus_publish_dropped,
+                    Err(_) => &metrics.bus_errors,
+                };
+                counter.fetch_add(1, Relaxed);
             }
         };
         let pumps = async move {
@@ -519,6 +587,26 @@ fn on_bus_message(shared: &Shared, room: &Room, message: BusMessage) {
     }
 }
 
+/// How a relayed packet from another instance is queued, or `None` when it is not one our
+/// relays could have published: too large, not an envelope, of a type clients may not send, or
+/// not stamped with a valid user id and the session id its subject names.
+/// Also returns the sender's user id.
+fn check_remote_packet(
+    payload: &[u8],
+    sender: SessionId,
+    max_bytes: usize,
+) -> Option<(Class, &str)> {
+    // Stamping adds the user id and session id (at most ~80 bytes) to what a client sent.
+    if payload.len() > max_bytes.saturating_add(128) {
+        return None;
+    }
+    let envelope = Envelope::read(payload).ok()?;
+    if envelope.session_id != sender.get() || !stamped_user(envelope.email) {
+        return None;
+    }
+    Some((classify(&envelope, sender).ok()?, envelope.email))
+}
+
 fn on_remote_packet(
     shared: &Shared,
     room: &Room,
@@ -526,30 +614,49 @@ fn on_remote_packet(
     payload: &Bytes,
     now: Instant,
 ) {
-    let class = Envelope::read(payload).map_err(|_| ()).and_then(|envelope| {
-        let class = classify(&envelope, sender).map_err(|_| ())?;
-        Ok((class, envelope.email))
-    });
-    let Ok((class, user)) = class else {
+    let max_bytes = shared.config.max_packet_bytes;
+    let Some((class, user)) = check_remote_packet(payload, sender, max_bytes) else {
         shared.metrics.bus_malformed.fetch_add(1, Relaxed);
         return;
     };
-    room.saw_remote(sender, user, now, &shared.metrics);
-    shared.fan_out(room, sender, class, payload, now);
+    if room.saw_remote(sender, user, now, &shared.metrics) {
+        shared.fan_out(room, sender, class, payload, now);
+    } else {
+        shared.metrics.bus_refused.fetch_add(1, Relaxed);
+    }
+}
+
+/// Whether `user` is a user id exactly as a relay stamps it (valid, and already in the form
+/// validation gives it: a space a client typed has become `_`).
+fn stamped_user(user: &str) -> bool {
+    UserId::new(user).is_ok_and(|id| id.as_str() == user)
+}
+
+/// Whether a participant named on the bus has a valid user id.
+fn valid_peer(peer: &Peer) -> bool {
+    stamped_user(&peer.user)
 }
 
 fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, now: Instant) {
     match event {
-        Presence::Joined(peer) if peer.session == about => {
-            room.saw_remote(peer.session, &peer.user, now, &shared.metrics)
+        Presence::Joined(peer) if peer.session == about && valid_peer(&peer) => {
+            if !room.saw_remote(peer.session, &peer.user, now, &shared.metrics) {
+                shared.metrics.bus_refused.fetch_add(1, Relaxed);
+            }
         }
         Presence::Left(peer) if peer.session == about => {
             room.remote_left(about, now, &shared.metrics)
         }
-        Presence::Sync => shared.announce_roster(room),
-        Presence::Roster(peers) => {
+        Presence::Sync => {
+            if room.may_answer_sync(SYNC_ANSWER_INTERVAL, now) {
+                shared.announce_roster(room)
+            }
+        }
+        Presence::Roster(peers) if peers.len() <= ROSTER_CHUNK && peers.iter().all(valid_peer) => {
             for peer in peers {
-                room.saw_remote(peer.session, &peer.user, now, &shared.metrics);
+                if !room.saw_remote(peer.session, &peer.user, now, &shared.metrics) {
+                    shared.metrics.bus_refused.fetch_add(1, Relaxed);
+                }
             }
         }
         Presence::KeyframeRequest(media_type) => {
@@ -558,7 +665,7 @@ fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, 
                 member.request_keyframe(media_type, interval, now, &shared.metrics);
             }
         }
-        Presence::Joined(_) | Presence::Left(_) => {
+        Presence::Joined(_) | Presence::Left(_) | Presence::Roster(_) => {
             shared.metrics.bus_malformed.fetch_add(1, Relaxed);
         }
     }

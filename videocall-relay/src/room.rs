@@ -220,20 +220,34 @@ struct Members {
 #[derive(Debug)]
 pub(crate) struct Room {
     pub(crate) id: RoomId,
+    /// Most participants, local and remote together.
+    max_size: usize,
     members: Mutex<Members>,
+    /// When this instance last answered another's `sync` with its roster.
+    roster_answered: Mutex<Option<Instant>>,
     /// Set once the room's bus subscription is running; dropping the sender (with the room)
     /// stops it.
     pub(crate) subscription: OnceCell<oneshot::Sender<()>>,
 }
 
 impl Room {
-    pub(crate) fn new(id: RoomId) -> Self {
-        Self { id, members: Mutex::new(Members::default()), subscription: OnceCell::new() }
+    pub(crate) fn new(id: RoomId, max_size: usize) -> Self {
+        Self {
+            id,
+            max_size,
+            members: Mutex::new(Members::default()),
+            roster_answered: Mutex::new(None),
+            subscription: OnceCell::new(),
+        }
     }
 
     /// Adds a local member: welcomes it with everyone present and announces it to the others.
-    pub(crate) fn add_local(&self, member: Arc<Member>, now: Instant, metrics: &Metrics) {
+    /// `false` (and nothing done) when the room is full.
+    pub(crate) fn add_local(&self, member: Arc<Member>, now: Instant, metrics: &Metrics) -> bool {
         let mut members = lock(&self.members);
+        if members.local.len() + members.remote.len() >= self.max_size {
+            return false;
+        }
         let others: Vec<Peer> = members
             .local
             .iter()
@@ -246,6 +260,18 @@ impl Room {
             other.push_notice(member.peer.session, Notice::Joined, &joined, now, metrics);
         }
         members.local.push(member);
+        true
+    }
+
+    /// Whether to answer another instance's `sync` now: at most once per `interval`, so a
+    /// flood of syncs on the bus cannot make this instance flood rosters back.
+    pub(crate) fn may_answer_sync(&self, interval: Duration, now: Instant) -> bool {
+        let mut answered = lock(&self.roster_answered);
+        let due = answered.is_none_or(|at| now.saturating_duration_since(at) >= interval);
+        if due {
+            *answered = Some(now);
+        }
+        due
     }
 
     /// Removes a local member and tells the others; returns whether no local member is left.
@@ -299,17 +325,22 @@ impl Room {
     }
 
     /// Notes that a remote session is alive; announces it to local members when it is new.
+    /// `false` when the session is not taken: the room is full, or the id is a local session's
+    /// (what the bus says cannot shadow a participant connected here).
     pub(crate) fn saw_remote(
         &self,
         session: SessionId,
         user: &str,
         now: Instant,
         metrics: &Metrics,
-    ) {
+    ) -> bool {
         let mut members = lock(&self.members);
         let Members { local, remote } = &mut *members;
+        let size = local.len() + remote.len();
         match remote.entry(session) {
             Entry::Occupied(mut seen) => seen.get_mut().last_seen = now,
+            Entry::Vacant(_) if size >= self.max_size => return false,
+            Entry::Vacant(_) if local.iter().any(|m| m.peer.session == session) => return false,
             Entry::Vacant(slot) => {
                 let peer = Peer { session, user: user.to_owned() };
                 let joined = control::joined(&peer);
@@ -319,6 +350,7 @@ impl Room {
                 slot.insert(Remote { user: peer.user, last_seen: now });
             }
         }
+        true
     }
 
     /// Forgets a remote session that left; tells local members if it was known.

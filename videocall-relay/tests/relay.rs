@@ -8,7 +8,7 @@ use std::time::Duration;
 use protobuf::{Message, MessageField};
 use videocall_relay::bus::{LocalBus, LocalHub};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{Outbound, Receiver, Relay, RelayConfig, Session};
+use videocall_relay::{JoinError, Outbound, Receiver, Relay, RelayConfig, Session};
 use videocall_types::protos::media_packet::VideoMetadata;
 use videocall_types::protos::server_packet::server_packet::Event;
 use videocall_types::{
@@ -22,12 +22,26 @@ fn relay_on(bus: LocalBus, config: RelayConfig) -> Relay {
     relay
 }
 
+/// The defaults, but with room for crowds from one address (every test client is local).
+fn config() -> RelayConfig {
+    let mut config = RelayConfig::default();
+    config.connections.max_per_ip = config.connections.max_connections;
+    config
+}
+
 fn relay() -> Relay {
-    relay_on(LocalBus::standalone(), RelayConfig::default())
+    relay_on(LocalBus::standalone(), config())
+}
+
+const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+async fn try_join(relay: &Relay, user: &str, room: &str, ext: bool) -> Result<Session, JoinError> {
+    let permit = relay.admit(LOOPBACK).unwrap();
+    relay.join(permit, UserId::new(user).unwrap(), RoomId::new(room).unwrap(), ext).await
 }
 
 async fn join(relay: &Relay, user: &str, room: &str, ext: bool) -> Session {
-    relay.join(UserId::new(user).unwrap(), RoomId::new(room).unwrap(), ext).await.unwrap()
+    try_join(relay, user, room, ext).await.unwrap()
 }
 
 fn media(kind: MediaType, key: bool, seq: u64, claimed_email: &str) -> Vec<u8> {
@@ -224,7 +238,7 @@ async fn a_late_joiner_gets_video_from_the_next_keyframe_and_the_sender_is_asked
 
 #[tokio::test]
 async fn bad_packets_are_refused_with_a_reason_and_counted() {
-    let config = RelayConfig { max_packet_bytes: 1000, ..RelayConfig::default() };
+    let config = RelayConfig { max_packet_bytes: 1000, ..config() };
     let relay = relay_on(LocalBus::standalone(), config);
     let bob = join(&relay, "bob", "r1", false).await;
     let cases: [(Vec<u8>, CloseReason); 4] = [
@@ -289,8 +303,8 @@ async fn a_receiver_that_stops_reading_is_dropped_without_hurting_the_others() {
 #[tokio::test]
 async fn two_instances_share_a_room_through_the_bus() {
     let hub = LocalHub::new();
-    let a = relay_on(hub.connect(), RelayConfig::default());
-    let b = relay_on(hub.connect(), RelayConfig::default());
+    let a = relay_on(hub.connect(), config());
+    let b = relay_on(hub.connect(), config());
     let mut alice = join(&a, "alice", "r1", true).await;
     let bob = join(&b, "bob", "r1", true).await;
     let bob_rx = bob.receiver();
@@ -322,8 +336,8 @@ async fn instances_keep_a_big_room_alive_with_rosters_not_a_message_per_session(
     use videocall_relay::bus::Bus;
 
     let hub = LocalHub::new();
-    let a = relay_on(hub.connect(), RelayConfig::default());
-    let b = relay_on(hub.connect(), RelayConfig::default());
+    let a = relay_on(hub.connect(), config());
+    let b = relay_on(hub.connect(), config());
     let mut crowd = Vec::new();
     for n in 0..300 {
         crowd.push(join(&a, &format!("listener{n}"), "big", false).await);
@@ -377,8 +391,6 @@ async fn shutdown_tells_every_session_to_go_away_and_refuses_new_ones() {
     let alice = join(&relay, "alice", "r1", false).await;
     relay.shutdown();
     assert_eq!(alice.receiver().next().await, Outbound::Close(CloseReason::GoingAway));
-    assert!(
-        relay.join(UserId::new("late").unwrap(), RoomId::new("r1").unwrap(), false).await.is_err()
-    );
+    assert!(try_join(&relay, "late", "r1", false).await.is_err());
     assert!(!relay.is_ready());
 }

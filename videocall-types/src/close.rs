@@ -26,11 +26,15 @@ pub enum CloseReason {
     InvalidId,
     /// The bus the server relays through is unavailable.
     Unavailable,
+    /// The server, or the client's address, is at its connection limit.
+    TooManyConnections,
+    /// The room is at its size limit.
+    RoomFull,
 }
 
 impl CloseReason {
     /// Every reason, for exhaustive tables (metrics labels, docs).
-    pub const ALL: [CloseReason; 10] = [
+    pub const ALL: [CloseReason; 12] = [
         Self::Normal,
         Self::GoingAway,
         Self::Unsupported,
@@ -41,6 +45,8 @@ impl CloseReason {
         Self::Timeout,
         Self::InvalidId,
         Self::Unavailable,
+        Self::TooManyConnections,
+        Self::RoomFull,
     ];
 
     /// The WebSocket close code, also used as the WebTransport application error code.
@@ -56,6 +62,8 @@ impl CloseReason {
             Self::SlowReceiver => 4009,
             Self::Timeout => 4010,
             Self::InvalidId => 4011,
+            Self::TooManyConnections => 4012,
+            Self::RoomFull => 4013,
         }
     }
 
@@ -77,6 +85,8 @@ impl CloseReason {
             Self::Timeout => "timeout",
             Self::InvalidId => "invalid_id",
             Self::Unavailable => "unavailable",
+            Self::TooManyConnections => "too_many_connections",
+            Self::RoomFull => "room_full",
         }
     }
 
@@ -93,6 +103,8 @@ impl CloseReason {
             Self::Timeout => "no traffic from client",
             Self::InvalidId => "invalid user or room id",
             Self::Unavailable => "relay bus unavailable; retry later",
+            Self::TooManyConnections => "too many connections; retry later",
+            Self::RoomFull => "the room is full",
         }
     }
 }
