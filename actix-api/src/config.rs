@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
 /// Command line and environment of `actix-api`.
@@ -22,6 +23,14 @@ pub struct Config {
     /// in-process bus and the WebTransport listener in this process.
     #[arg(long, env = "NATS_URL")]
     pub nats_url: Option<String>,
+
+    /// NATS credentials and TLS.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+
+    /// Connection caps.
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
 
     /// Serve WebTransport from this process too. Defaults to on without NATS_URL (all-in-one)
     /// and off with it (split deployments run webtransport-server).
@@ -113,6 +122,7 @@ impl Config {
                 stall_timeout: Duration::from_secs(self.slow_receiver_timeout_secs.max(1)),
                 ..OutboxLimits::default()
             },
+            connections: self.connections.limits(),
             ..RelayConfig::default()
         }
     }

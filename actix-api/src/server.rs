@@ -7,12 +7,15 @@ use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use videocall_relay::Relay;
-use videocall_relay::bus::{Bus, LocalBus, NatsBus, NatsOptions};
+use videocall_relay::bus::{Bus, LocalBus, NatsBus, redact_url};
 use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
 use crate::state::AppState;
 use crate::{routes, websocket};
+
+/// How long shutdown waits for the relay's last bus messages to be published.
+const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +58,8 @@ impl Listeners {
 async fn connect_bus(config: &Config) -> Result<Arc<dyn Bus>, Error> {
     Ok(match &config.nats_url {
         Some(url) => {
-            tracing::info!(%url, "using NATS");
-            Arc::new(NatsBus::connect(&NatsOptions::new(url.clone())).await?)
+            tracing::info!(url = %redact_url(url), "using NATS");
+            Arc::new(NatsBus::connect(&config.nats.options(url)).await?)
         }
         None => {
             tracing::info!("no NATS_URL: using the in-process bus");
@@ -132,7 +135,12 @@ pub async fn run(
         webtransport.await.map_err(std::io::Error::other)??;
     }
     drop(relay);
-    driver.abort();
+    // Every session is gone, so the driver ends once it has published what they queued (the
+    // `left` announcements other instances need to drop them at once rather than after
+    // `remote_timeout`).
+    if tokio::time::timeout(DRIVER_FLUSH_TIMEOUT, driver).await.is_err() {
+        tracing::warn!("bus driver did not finish in time; some announcements may be lost");
+    }
     http_result.map_err(Error::Http)
 }
 

@@ -41,12 +41,18 @@ pub(crate) async fn lobby(
         }
     };
     let ext = matches!(query.ext.as_deref(), Some("1" | "true"));
-    let session = match state.relay.join(user, room, ext).await {
+    let unavailable = |reason: &str| {
+        Ok(crate::routes::error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason))
+    };
+    // Without a peer address (not a TCP connection) the connection counts as the loopback's.
+    let ip = req.peer_addr().map_or(std::net::Ipv6Addr::LOCALHOST.into(), |addr| addr.ip());
+    let permit = match state.relay.admit(ip) {
+        Ok(permit) => permit,
+        Err(reason) => return unavailable(reason.description()),
+    };
+    let session = match state.relay.join(permit, user, room, ext).await {
         Ok(session) => session,
-        Err(err) => {
-            let status = actix_web::http::StatusCode::SERVICE_UNAVAILABLE;
-            return Ok(crate::routes::error(status, &err.to_string()));
-        }
+        Err(err) => return unavailable(&err.to_string()),
     };
     let (response, ws, messages) = actix_ws::handle(&req, body)?;
     let max = state.config.max_packet_bytes;

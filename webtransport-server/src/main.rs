@@ -10,7 +10,8 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use videocall_relay::bus::{NatsBus, NatsOptions};
+use videocall_relay::bus::{NatsBus, redact_url};
+use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{Relay, RelayConfig};
 use webtransport_server::{Config, Identity, SelfSignedRenewal};
 
@@ -33,6 +34,12 @@ struct Args {
     /// NATS server URL(s), comma-separated; split deployments always relay through NATS.
     #[arg(long, env = "NATS_URL")]
     nats_url: String,
+    /// NATS credentials and TLS.
+    #[command(flatten)]
+    nats: NatsArgs,
+    /// Connection caps.
+    #[command(flatten)]
+    connections: ConnectionArgs,
     /// PEM certificate chain; with `--key-path`. Without both, a self-signed certificate is
     /// generated and its SHA-256 logged.
     #[arg(long, env = "CERT_PATH", requires = "key_path")]
@@ -56,14 +63,17 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
 
     let (identity, renewal) = identity(&args).await?;
-    let bus = NatsBus::connect(&NatsOptions::new(args.nats_url.as_str()))
-        .await
-        .context("connecting to NATS")?;
-    let relay_config =
-        RelayConfig { max_packet_bytes: args.max_packet_bytes, ..RelayConfig::default() };
+    tracing::info!(url = %redact_url(&args.nats_url), "using NATS");
+    let bus =
+        NatsBus::connect(&args.nats.options(&args.nats_url)).await.context("connecting to NATS")?;
+    let relay_config = RelayConfig {
+        max_packet_bytes: args.max_packet_bytes,
+        connections: args.connections.limits(),
+        ..RelayConfig::default()
+    };
     let config = Config { renewal, ..Config::from_relay(&relay_config) };
     let (relay, driver) = Relay::new(Arc::new(bus), relay_config);
-    tokio::spawn(driver.run());
+    let driver = tokio::spawn(driver.run());
 
     let health = TcpListener::bind(args.health_listen)
         .await
@@ -82,6 +92,10 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     webtransport_server::run(socket, identity, config, relay, shutdown).await?;
+    // Every session is gone: the driver ends once it has published their `left` announcements.
+    if tokio::time::timeout(Duration::from_secs(2), driver).await.is_err() {
+        tracing::warn!("bus driver did not finish in time; some announcements may be lost");
+    }
     Ok(())
 }
 

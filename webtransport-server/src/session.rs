@@ -18,6 +18,15 @@ use crate::outgoing::{self, Sender};
 /// Serves one incoming connection to its end. Runs inside the connection's span, whose `user`,
 /// `room` and `session` fields it fills in as they become known.
 pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<Config>) {
+    // The caps come before the handshake, so a flood of connections costs no TLS work.
+    let permit = match relay.admit(incoming.remote_address().ip()) {
+        Ok(permit) => permit,
+        Err(reason) => {
+            tracing::debug!(reason = reason.as_str(), "connection refused");
+            incoming.refuse();
+            return;
+        }
+    };
     let opened = tokio::time::timeout(config.handshake_timeout, open(incoming, &relay)).await;
     let Ok(Some((connection, lobby))) = opened else {
         if opened.is_err() {
@@ -25,7 +34,7 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
         }
         return;
     };
-    let session = match relay.join(lobby.user, lobby.room, lobby.ext).await {
+    let session = match relay.join(permit, lobby.user, lobby.room, lobby.ext).await {
         Ok(session) => session,
         Err(error) => {
             let reason = error.close_reason();

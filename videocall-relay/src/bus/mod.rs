@@ -9,7 +9,7 @@ mod local;
 mod nats;
 
 pub use local::{LocalBus, LocalHub};
-pub use nats::{NatsBus, NatsOptions};
+pub use nats::{NatsAuth, NatsBus, NatsOptions, NatsTls, redact_url};
 
 use bytes::Bytes;
 use futures::future::BoxFuture;
