@@ -10,6 +10,8 @@
 # Uses the release binaries `make bench` builds. Takes ~3 min (SLOW_REPEATS=3 pairs of slow
 # receiver runs, then the outage).
 set -euo pipefail
+# Every bot connection comes from 127.0.0.1: lift the per-address and total caps.
+BENCH_CAPS="MAX_CONNECTIONS=1000000 MAX_CONNECTIONS_PER_IP=1000000 MAX_ROOM_SIZE=100000"
 cd "$(dirname "$0")/.."
 exec > >(tee bench/faults-results.txt) 2>&1
 echo "bench/faults.sh: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -27,7 +29,7 @@ start_nats() { nats-server -a 127.0.0.1 -p "$NATS_PORT" >>"$WORK/nats.log" 2>&1 
 start_nats
 P1=$(free_port); P2=$(free_port)
 for port in "$P1" "$P2"; do
-  RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$port" NATS_URL="nats://127.0.0.1:$NATS_PORT" \
+  env RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$port" $BENCH_CAPS NATS_URL="nats://127.0.0.1:$NATS_PORT" \
     "$BIN/actix-api" >"$WORK/api-$port.log" 2>&1 & PIDS+=($!)
 done
 API1=${PIDS[1]}; API2=${PIDS[2]}

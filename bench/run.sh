@@ -9,6 +9,8 @@
 #   BENCH_QUICK=1   shorter runs and fewer sizes (a smoke test of the script, ~3 min)
 #   BENCH_OUT=path  where to write the report (default: BENCHMARKS.md at the repo root)
 set -euo pipefail
+# Every bot connection comes from 127.0.0.1: lift the per-address and total caps.
+BENCH_CAPS="MAX_CONNECTIONS=1000000 MAX_CONNECTIONS_PER_IP=1000000 MAX_ROOM_SIZE=100000"
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/videocall-target}"
@@ -45,7 +47,7 @@ NULL_PORT=$(free_port)
 start_api() { # name http_port [env...]; prints the pid (the caller adds it to PIDS: this runs
   # in a subshell)
   local name=$1 port=$2; shift 2
-  env RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$port" "$@" "$BIN/actix-api" >"$WORK/$name.log" 2>&1 &
+  env RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$port" $BENCH_CAPS "$@" "$BIN/actix-api" >"$WORK/$name.log" 2>&1 &
   echo $!
 }
 AIO_PORT=$(free_port); AIO_WT=$(free_port)

@@ -5,6 +5,8 @@
 #   SOAK_ROOMS=2 SOAK_SECS=1800 bench/soak.sh
 # Pick SOAK_ROOMS (20-person meetings) at about half the saturation `make bench` found.
 set -euo pipefail
+# Every bot connection comes from 127.0.0.1: lift the per-address and total caps.
+BENCH_CAPS="MAX_CONNECTIONS=1000000 MAX_CONNECTIONS_PER_IP=1000000 MAX_ROOM_SIZE=100000"
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/videocall-target}"
 BIN="$CARGO_TARGET_DIR/release"
@@ -13,7 +15,7 @@ CSV=bench/soak-rss.csv; SUMMARY=bench/soak-summary.txt
 cargo build --release --locked -p bot -p actix-api
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 WT=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$PORT" WEBTRANSPORT_LISTEN_ADDR="127.0.0.1:$WT" "$BIN/actix-api" >/tmp/soak-api.log 2>&1 &
+env RUST_LOG=warn LISTEN_ADDR="127.0.0.1:$PORT" $BENCH_CAPS WEBTRANSPORT_LISTEN_ADDR="127.0.0.1:$WT" "$BIN/actix-api" >/tmp/soak-api.log 2>&1 &
 API=$!
 trap 'kill $API 2>/dev/null || true' EXIT
 sleep 1

@@ -4,8 +4,10 @@
 //! `videocall-client` over WebSocket or WebTransport, sends paced synthetic media ([`shape`])
 //! whose packets carry a send time and sequence ([`probe`]), and measures on every receiver what
 //! arrived ([`stats`]): delivered rate, loss, duplicates, reordering and latency, reported by
-//! [`report`]. Echo mode ([`echo`]) mirrors one participant's stream as N fake participants.
+//! [`report`]. Echo mode ([`echo`]) mirrors one participant's stream as N fake participants; churn
+//! ([`churn`]) opens and closes one-person rooms while sampling the server's memory.
 
+pub mod churn;
 pub mod echo;
 pub mod load;
 pub mod participant;

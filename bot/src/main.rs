@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 use url::Url;
 
+use bot::churn::ChurnPlan;
 use bot::echo::{self, EchoPlan};
 use bot::target::{self, Server};
 use bot::{LoadPlan, MediaShape};
@@ -26,6 +27,8 @@ enum Command {
     Load(LoadArgs),
     /// Mirror one participant's stream as N fake participants.
     Echo(EchoArgs),
+    /// Open and close one-person rooms while sampling the server's memory.
+    Churn(ChurnArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -130,6 +133,28 @@ struct EchoArgs {
     prefix: String,
 }
 
+#[derive(Debug, Args)]
+struct ChurnArgs {
+    /// Server base URL (ws://host:port).
+    #[arg(long)]
+    server: Url,
+    /// Rooms to open and close, one participant each.
+    #[arg(long, default_value_t = 10_000)]
+    rooms: usize,
+    /// Rooms open at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Sample the server's resident memory after every this many rooms.
+    #[arg(long, default_value_t = 1000)]
+    sample_every: usize,
+    /// The server's process id, when it runs on this machine (its memory is sampled).
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
@@ -141,7 +166,31 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Load(args) => load(args).await,
         Command::Echo(args) => echo(args).await,
+        Command::Churn(args) => churn(args).await,
     }
+}
+
+async fn churn(args: ChurnArgs) -> anyhow::Result<()> {
+    let plan = ChurnPlan {
+        server: Server::WebSocket(args.server),
+        rooms: args.rooms,
+        concurrency: args.concurrency,
+        sample_every: args.sample_every,
+        server_status: args.server_pid.map(|pid| PathBuf::from(format!("/proc/{pid}/status"))),
+    };
+    let report = bot::churn::run(plan).await?;
+    for sample in &report.samples {
+        println!("after {:>7} rooms: server RSS {:>8} KiB", sample.rooms, sample.rss_kib);
+    }
+    println!(
+        "{} rooms joined and left ({} failed) in {:.1} s",
+        report.joined, report.failed, report.seconds
+    );
+    if let Some(path) = args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(&path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
 }
 
 async fn load(args: LoadArgs) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@
 
 #![no_main]
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -46,7 +47,8 @@ impl World {
             // one is the property under test (a panic is how libFuzzer reports a finding).
             let room = RoomId::new("fuzz").expect("valid room");
             let join = |user: &str, ext| {
-                self.relay.join(UserId::new(user).expect("valid user"), room.clone(), ext)
+                let permit = self.relay.admit(IpAddr::V4(Ipv4Addr::LOCALHOST)).expect("admitted");
+                self.relay.join(permit, UserId::new(user).expect("valid user"), room.clone(), ext)
             };
             let mut alice = join("alice", true).await.expect("join");
             let bob = join("bob", false).await.expect("join");

@@ -128,6 +128,16 @@ impl Server {
 
     /// Opens a WebTransport session to `/lobby/{user}/{room}` (plus `?ext=1` when `ext`).
     pub async fn wt(&self, user: &str, room: &str, ext: bool) -> wtransport::Connection {
+        self.try_wt(user, room, ext).await.unwrap()
+    }
+
+    /// Like [`Server::wt`], with the error when the server refuses.
+    pub async fn try_wt(
+        &self,
+        user: &str,
+        room: &str,
+        ext: bool,
+    ) -> Result<wtransport::Connection, wtransport::error::ConnectingError> {
         let addr = self.webtransport.expect("WebTransport is not served here");
         let query = if ext { "?ext=1" } else { "" };
         let hash = self.certificate_hash().await;
@@ -136,7 +146,7 @@ impl Server {
             .with_server_certificate_hashes([wtransport::tls::Sha256Digest::new(hash)])
             .build();
         let endpoint = wtransport::Endpoint::client(config).unwrap();
-        endpoint.connect(format!("https://{addr}/lobby/{user}/{room}{query}")).await.unwrap()
+        endpoint.connect(format!("https://{addr}/lobby/{user}/{room}{query}")).await
     }
 
     /// Stops the server gracefully and returns what `run` returned.
