@@ -136,7 +136,8 @@ async fn an_adversary_neither_takes_the_server_down_nor_disturbs_a_meeting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thousands_of_rooms_come_and_go_while_a_meeting_goes_on() {
     const ROOMS: usize = 2000;
-    let server = Server::start(|_| {}).await;
+    // Every connection of this test comes from 127.0.0.1.
+    let server = Server::start(|c| c.connections.max_connections_per_ip = 2 * ROOMS).await;
     let mut meeting = Meeting::start(&server).await;
     let rooms: Vec<String> = (0..ROOMS).map(|i| format!("room{i}")).collect();
     let mut squatters = Vec::with_capacity(ROOMS);
