@@ -3,7 +3,8 @@
 //! The platform-independent part is pure protocol logic with no I/O and no clocks (time is
 //! passed in), and compiles for `wasm32-unknown-unknown`:
 //! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
-//! (building and reading packets), [`backoff`], [`lobby`] (URLs), [`event`] and [`options`].
+//! (building and reading packets), [`backoff`], [`keyframe`] (key frame request limits),
+//! [`lobby`] (URLs), [`event`] and [`options`].
 //!
 //! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
 //! a `Driver` future the caller spawns (native items are not documented on wasm32). Queue
@@ -23,6 +24,7 @@ pub mod backoff;
 pub mod bitrate;
 pub mod event;
 pub mod jitter;
+pub mod keyframe;
 mod link;
 pub mod lobby;
 pub mod meter;

@@ -1,7 +1,8 @@
 //! Receiving media: per peer, a jitter buffer and a WebCodecs `VideoDecoder` for the camera and
 //! for the screen (drawn to the canvas whose id [`canvas_id`] gives), and an `AudioDecoder`
 //! feeding a playout lane. Receivers report each stream to its sender once a second and ask
-//! it for a key frame after a loss; reports addressed to this page come out as [`Notice`]s.
+//! it for a key frame after a loss; reports addressed to this page come out as [`Notice`]s
+//! (key frame requests in them come out of the session core as rate-limited events).
 //!
 //! A peer's malformed packet or failing decoder never affects other peers: it is counted, the
 //! decoder is rebuilt, and the stream waits for the next key frame.
@@ -45,7 +46,9 @@ pub fn canvas_id(kind: MediaType, peer: &PeerKey) -> String {
 /// Something addressed to this page's senders.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// A receiver needs a key frame of this kind.
+    /// A receiver needs a key frame of this kind. No longer produced: receivers' requests now
+    /// arrive as the rate-limited [`Event::KeyframeRequested`] from the session core, shared with
+    /// native clients; the variant stays so existing matches keep compiling.
     KeyframeRequested(MediaType),
     /// A receiver's report on this page's stream of `kind`.
     Report {
@@ -211,29 +214,21 @@ impl Receiver {
         let Ok(report) = DiagnosticsPacket::parse_from_bytes(&wrapper.data) else {
             return Vec::new();
         };
-        let for_me = match (report.sender_session, self.me) {
-            (0, _) | (_, None) => report.sender_id == self.client.user().as_str(),
-            (session, Some(me)) => session == me.get(),
-        };
-        if !for_me {
+        if !packet::report_is_for(&report, self.client.user(), self.me) {
             return Vec::new();
         }
+        // A key frame request in it was already handled (and rate-limited) by the session.
         let kind = report.media_type.enum_value_or_default();
-        let mut notices = Vec::new();
-        if report.keyframe_request {
-            notices.push(Notice::KeyframeRequested(kind));
-        }
         let fps = match kind {
             MediaType::AUDIO => report.audio_metrics.fps_received,
             _ => report.video_metrics.fps_received,
         };
-        notices.push(Notice::Report {
+        vec![Notice::Report {
             receiver: wrapper.email.clone(),
             kind,
             fps: f64::from(fps),
             frames_lost: report.frames_lost,
-        });
-        notices
+        }]
     }
 
     fn send_report(&mut self, key: &PeerKey, user: &str, kind: MediaType, keyframe_request: bool) {

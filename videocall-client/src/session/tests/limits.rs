@@ -1,0 +1,88 @@
+//! The session against hostile peers: key frame request floods.
+
+use videocall_types::protos::diagnostics_packet::DiagnosticsPacket;
+use videocall_types::protos::server_packet::KeyframeRequest;
+
+use super::*;
+
+/// A DIAGNOSTICS packet from `bob` (session 2) about the stream of session `about`.
+fn keyframe_request_from_bob(about: u64) -> Vec<u8> {
+    let report = DiagnosticsPacket {
+        sender_id: "alice".into(),
+        sender_session: about,
+        media_type: MediaType::VIDEO.into(),
+        keyframe_request: true,
+        ..Default::default()
+    };
+    let mut wrapper = packet::diagnostics(&UserId::new("bob").unwrap(), &report).unwrap();
+    wrapper.session_id = 2;
+    bytes(&wrapper)
+}
+
+fn server_keyframe_request() -> Vec<u8> {
+    let request = KeyframeRequest { media_type: MediaType::VIDEO.into(), ..Default::default() };
+    server(server_packet::Event::KeyframeRequest(request))
+}
+
+/// A connected session (us: session 1) with bob (session 2) in the room.
+fn connected() -> (Session, Arc<Counters>) {
+    let (mut s, counters) = session(true);
+    s.handle_connected(WS, ms(0));
+    s.handle_bytes(&welcome(1, &[(2, "bob")]), ms(0)).unwrap();
+    events(&mut s);
+    (s, counters)
+}
+
+fn keyframes(events: &[Event]) -> usize {
+    events.iter().filter(|e| matches!(e, Event::KeyframeRequested(_))).count()
+}
+
+/// Runs the session's timers up to `now`, as a driver does (heartbeats included: their
+/// deadline only moves when one is taken).
+fn run_until(s: &mut Session, now: Duration) {
+    while let Some(at) = s.poll_timeout().filter(|at| *at <= now) {
+        s.handle_timeout(at);
+        let _ = s.poll_heartbeat(at, MediaFlags::default(), 0.0);
+    }
+}
+
+#[test]
+fn a_receiver_flooding_key_frame_requests_gets_at_most_two_a_second() {
+    let (mut s, counters) = connected();
+    let mut got = Vec::new();
+    for t in (0..1000).step_by(10) {
+        run_until(&mut s, ms(t));
+        s.handle_bytes(&keyframe_request_from_bob(1), ms(t)).unwrap();
+        got.extend(events(&mut s));
+    }
+    run_until(&mut s, ms(1000));
+    got.extend(events(&mut s));
+    // At 0 ms, then at 500 ms and 1000 ms for the requests in between: never more.
+    assert_eq!(keyframes(&got), 3, "{got:?}");
+    assert_eq!(counters.snapshot().limited_keyframe_requests, 99);
+    let packets = got.iter().filter(|e| matches!(e, Event::Packet { .. })).count();
+    assert_eq!(packets, 100, "the reports themselves still reach the application");
+}
+
+#[test]
+fn server_and_receiver_requests_share_one_limit_and_none_is_lost() {
+    let (mut s, counters) = connected();
+    s.handle_bytes(&server_keyframe_request(), ms(0)).unwrap();
+    assert_eq!(keyframes(&events(&mut s)), 1);
+    s.handle_bytes(&keyframe_request_from_bob(1), ms(100)).unwrap();
+    s.handle_bytes(&server_keyframe_request(), ms(200)).unwrap();
+    assert_eq!(keyframes(&events(&mut s)), 0, "too soon after the last key frame");
+    s.handle_timeout(ms(499));
+    assert_eq!(keyframes(&events(&mut s)), 0);
+    s.handle_timeout(ms(500));
+    assert_eq!(events(&mut s), vec![Event::KeyframeRequested(MediaType::VIDEO)]);
+    assert_eq!(counters.snapshot().limited_keyframe_requests, 2);
+}
+
+#[test]
+fn a_report_about_someone_else_asks_this_client_for_nothing() {
+    let (mut s, counters) = connected();
+    s.handle_bytes(&keyframe_request_from_bob(3), ms(0)).unwrap();
+    assert_eq!(keyframes(&events(&mut s)), 0);
+    assert_eq!(counters.snapshot().limited_keyframe_requests, 0);
+}
