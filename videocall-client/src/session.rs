@@ -5,7 +5,9 @@
 //! A platform driver calls [`Session::handle_connected`] when a transport is up,
 //! [`Session::handle_bytes`] for every received message, [`Session::handle_timeout`] when
 //! [`Session::poll_timeout`] is reached, sends what [`Session::poll_heartbeat`] returns, and
-//! forwards [`Session::poll_event`] to the application.
+//! forwards [`Session::poll_event`] to the application. Between connection attempts it waits
+//! what [`Session::handle_retry`] says: the reconnect policy ([`Backoff`], including spreading
+//! clients over seconds after a drain) lives here so the native and browser drivers share it.
 //!
 //! With extensions, `Connected` is announced by the server's `Welcome` (the first packet it
 //! sends). Over WebSocket packets arrive in order, so any other first packet means an old server
@@ -27,6 +29,7 @@ use std::time::Duration;
 
 use videocall_types::{CloseReason, MediaType, SessionId, UserId};
 
+use crate::backoff::Backoff;
 use crate::event::{Event, MediaFlags, PeerInfo, TransportKind};
 use crate::keyframe::{Decision, KeyframeLimiter};
 use crate::options::ClientOptions;
@@ -51,6 +54,8 @@ pub fn retry_allowed(reason: Option<CloseReason>) -> bool {
 #[derive(Debug, Clone)]
 struct Link {
     transport: TransportKind,
+    /// When the connection came up, to tell a stable connection from a flapping one.
+    since: Duration,
     announced: bool,
     welcome_deadline: Option<Duration>,
     next_heartbeat: Duration,
@@ -72,6 +77,7 @@ pub struct Session {
     /// This connection's session id, from the `Welcome`, to recognise reports addressed to us.
     me: Option<SessionId>,
     keyframes: KeyframeLimiter,
+    backoff: Backoff,
     counters: Arc<Counters>,
     events: VecDeque<Event>,
     scratch: Vec<Event>,
@@ -91,6 +97,7 @@ impl Session {
             link: None,
             me: None,
             keyframes: KeyframeLimiter::new(),
+            backoff: Backoff::new(options.backoff),
             counters,
             events: VecDeque::new(),
             scratch: Vec::new(),
@@ -112,6 +119,7 @@ impl Session {
         self.me = None;
         self.link = Some(Link {
             transport,
+            since: now,
             announced: false,
             welcome_deadline: self.ext.then_some(now + WELCOME_WAIT),
             next_heartbeat: now,
@@ -137,12 +145,24 @@ impl Session {
             self.announce(None, Vec::new());
             self.release_early(now);
         }
-        let announced = self.link.take().and_then(|l| l.server_error);
+        let link = self.link.take();
+        let announced = link.as_ref().and_then(|l| l.server_error);
         let reason =
             code.and_then(CloseReason::from_code).or(announced.and_then(CloseReason::from_code));
+        let up = link.map_or(Duration::ZERO, |l| now.saturating_sub(l.since));
+        self.backoff.handle_close(up, reason);
         let will_retry = reconnect && retry_allowed(reason);
         self.events.push_back(Event::Disconnected { reason, will_retry });
         will_retry
+    }
+
+    /// The client is about to wait before its next connection attempt (after a lost
+    /// connection or a failed attempt): returns how long, and queues [`Event::Reconnecting`].
+    pub fn handle_retry(&mut self) -> Duration {
+        let delay = self.backoff.next_delay();
+        let attempt = self.backoff.attempt();
+        self.events.push_back(Event::Reconnecting { attempt, delay });
+        delay
     }
 
     /// One message received on the current connection. Malformed input is counted and returned

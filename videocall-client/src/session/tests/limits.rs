@@ -1,4 +1,5 @@
-//! The session against hostile peers: key frame request floods.
+//! The session against hostile or unlucky circumstances: key frame request floods and
+//! reconnects after a drain.
 
 use videocall_types::protos::diagnostics_packet::DiagnosticsPacket;
 use videocall_types::protos::server_packet::KeyframeRequest;
@@ -85,4 +86,44 @@ fn a_report_about_someone_else_asks_this_client_for_nothing() {
     s.handle_bytes(&keyframe_request_from_bob(3), ms(0)).unwrap();
     assert_eq!(keyframes(&events(&mut s)), 0);
     assert_eq!(counters.snapshot().limited_keyframe_requests, 0);
+}
+
+/// A session of user `user` that was connected for a minute and then closed with `code`.
+fn closed_after_a_minute(user: &str, code: Option<u32>) -> Session {
+    let transport = TransportChoice::WebSocket { url: Url::parse("ws://h").unwrap() };
+    let options =
+        ClientOptions::new(UserId::new(user).unwrap(), RoomId::new("r1").unwrap(), transport);
+    let mut s = Session::new(&options, Arc::new(Counters::default()));
+    s.handle_connected(WS, ms(0));
+    s.handle_disconnected(code, true, ms(60_000));
+    s
+}
+
+#[test]
+fn clients_of_a_draining_server_come_back_spread_over_seconds() {
+    let delays: Vec<Duration> = (0..200)
+        .map(|i| closed_after_a_minute(&format!("user{i}"), Some(1001)).handle_retry())
+        .collect();
+    assert!(delays.iter().all(|d| (ms(500)..=ms(5000)).contains(d)), "{delays:?}");
+    let first_second = delays.iter().filter(|d| **d < ms(1000)).count();
+    assert!(first_second < 50, "{first_second} of 200 clients return within a second");
+}
+
+#[test]
+fn an_ordinary_loss_reconnects_quickly_with_jitter_and_says_so() {
+    let mut s = closed_after_a_minute("alice", None);
+    events(&mut s);
+    let delay = s.handle_retry();
+    assert!((ms(125)..=ms(250)).contains(&delay), "{delay:?}");
+    assert_eq!(events(&mut s), vec![Event::Reconnecting { attempt: 1, delay }]);
+}
+
+#[test]
+fn a_drain_announced_by_a_server_error_is_spread_too() {
+    let (mut s, _) = session(true);
+    s.handle_connected(WS, ms(0));
+    let error = ServerError { code: 1001, reason: "draining".into(), ..Default::default() };
+    s.handle_bytes(&server(server_packet::Event::Error(error)), ms(1)).unwrap();
+    s.handle_disconnected(None, true, ms(60_000));
+    assert!(s.handle_retry() >= ms(500));
 }
