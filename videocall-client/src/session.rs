@@ -276,6 +276,7 @@ impl Session {
 
     fn flush_scratch(&mut self) {
         self.events.extend(self.scratch.drain(..));
+        self.counters.add(Counter::RefusedPeers, self.peers.take_refused());
     }
 
     /// Time-driven work due at `now`: the liveness sweep, the end of the `Welcome` wait and

@@ -23,6 +23,9 @@ pub enum Counter {
     /// their own: deferred to the end of the interval, merged into a pending one, or for a kind
     /// without key frames (see [`crate::keyframe`]).
     LimitedKeyframeRequests,
+    /// Peers not admitted because the peer table was full (from a join notice, a `Welcome`, or
+    /// each packet of an unknown sender).
+    RefusedPeers,
 }
 
 /// Counters shared between the driver and the handles; cheap to bump from any thread.
@@ -36,6 +39,7 @@ pub struct Counters {
     dropped_outgoing: AtomicU64,
     dropped_inbound: AtomicU64,
     limited_keyframe_requests: AtomicU64,
+    refused_peers: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
@@ -57,6 +61,8 @@ pub struct Stats {
     pub dropped_inbound: u64,
     /// Key frame requests that did not cause a key frame of their own (rate limit).
     pub limited_keyframe_requests: u64,
+    /// Peers not admitted because the peer table was full.
+    pub refused_peers: u64,
 }
 
 impl Counters {
@@ -70,6 +76,7 @@ impl Counters {
             Counter::DroppedOutgoing => &self.dropped_outgoing,
             Counter::DroppedInbound => &self.dropped_inbound,
             Counter::LimitedKeyframeRequests => &self.limited_keyframe_requests,
+            Counter::RefusedPeers => &self.refused_peers,
         }
     }
 
@@ -95,6 +102,7 @@ impl Counters {
             dropped_outgoing: get(Counter::DroppedOutgoing),
             dropped_inbound: get(Counter::DroppedInbound),
             limited_keyframe_requests: get(Counter::LimitedKeyframeRequests),
+            refused_peers: get(Counter::RefusedPeers),
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The session against hostile or unlucky circumstances: key frame request floods and
-//! reconnects after a drain.
+//! The session against hostile or unlucky circumstances: key frame request floods, reconnects
+//! after a drain, and more peers than the cap.
 
 use videocall_types::protos::diagnostics_packet::DiagnosticsPacket;
 use videocall_types::protos::server_packet::KeyframeRequest;
@@ -126,4 +126,24 @@ fn a_drain_announced_by_a_server_error_is_spread_too() {
     s.handle_bytes(&server(server_packet::Event::Error(error)), ms(1)).unwrap();
     s.handle_disconnected(None, true, ms(60_000));
     assert!(s.handle_retry() >= ms(500));
+}
+
+#[test]
+fn peers_beyond_the_cap_are_refused_and_counted_however_they_arrive() {
+    let (mut s, counters) = connected();
+    events(&mut s);
+    for id in 3..300 {
+        let joined = server(server_packet::Event::Joined(participant(id, "mallory")));
+        s.handle_bytes(&joined, ms(1)).unwrap();
+    }
+    assert_eq!(s.peers().len(), crate::peers::DEFAULT_MAX_PEERS);
+    assert_eq!(crate::peers::DEFAULT_MAX_PEERS, 256);
+    let joins = events(&mut s).iter().filter(|e| matches!(e, Event::PeerJoined(_))).count();
+    assert_eq!(joins, 255, "bob plus 255 newcomers fill the table");
+    assert_eq!(counters.snapshot().refused_peers, 297 - 255);
+    // A packet from one more unknown sender is refused and dropped, not delivered.
+    s.handle_bytes(&bytes(&video_from(1000, "mallory")), ms(2)).unwrap();
+    assert!(events(&mut s).is_empty());
+    let stats = counters.snapshot();
+    assert_eq!((stats.refused_peers, stats.dropped_inbound), (43, 1));
 }
