@@ -4,7 +4,7 @@
 //! passed in), and compiles for `wasm32-unknown-unknown`:
 //! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
 //! (building and reading packets), [`backoff`], [`keyframe`] (key frame request limits),
-//! [`lobby`] (URLs), [`event`] and [`options`].
+//! [`lobby`] (URLs), [`picture`] (size limits on peers' pictures), [`event`] and [`options`].
 //!
 //! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
 //! a `Driver` future the caller spawns (native items are not documented on wasm32). Queue
@@ -31,6 +31,7 @@ pub mod meter;
 pub mod options;
 pub mod packet;
 pub mod peers;
+pub mod picture;
 pub mod send;
 pub mod session;
 pub mod stats;

@@ -5,7 +5,9 @@
 //! (key frame requests in them come out of the session core as rate-limited events).
 //!
 //! A peer's malformed packet or failing decoder never affects other peers: it is counted, the
-//! decoder is rebuilt, and the stream waits for the next key frame.
+//! decoder is rebuilt, and the stream waits for the next key frame. Pictures larger than
+//! [`picture::MAX_SIDE`] are refused and counted ([`PeerMediaStats::oversized`]): a key frame
+//! declaring one is not decoded, and a decoded one never resizes a canvas.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -28,8 +30,8 @@ use super::playout::{Lane, Playout};
 use super::{MediaError, Rate};
 use crate::event::{Event, PeerKey};
 use crate::jitter::{Frame, JitterBuffer, JitterConfig, Output, VideoCodec};
-use crate::packet;
 use crate::web::{ClientHandle, js};
+use crate::{packet, picture};
 
 /// How often each stream is reported to its sender.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -92,6 +94,8 @@ pub struct PeerMediaStats {
     pub video_lost: u64,
     /// Packets from this peer that could not be used.
     pub malformed: u64,
+    /// Camera and screen pictures refused for their size (above [`picture::MAX_SIDE`]).
+    pub oversized: u64,
     /// Whether the peer shares its screen (frames arrived in the last two seconds).
     pub screen_active: bool,
 }
@@ -341,12 +345,14 @@ impl PeerMedia {
             (stats.video_fps, stats.video_kbps) = video.rate.current(now);
             stats.video_lost = video.jitter.stats().lost;
             stats.malformed += video.errors;
+            stats.oversized += video.drawn.oversized.get();
         }
         if let Some(screen) = &mut self.screen {
             stats.screen_frames = screen.drawn.count.get();
             stats.screen_fps = screen.rate.current(now).0;
             stats.screen_active = now.saturating_sub(screen.last_packet) < Duration::from_secs(2);
             stats.malformed += screen.errors;
+            stats.oversized += screen.drawn.oversized.get();
         }
         if let Some(audio) = &mut self.audio {
             stats.audio_packets = audio.packets;
@@ -429,6 +435,12 @@ impl VideoStream {
             return false;
         }
         if frame.key {
+            if picture::keyframe_size(&frame.data).is_some_and(|(w, h)| !picture::allowed(w, h)) {
+                // Refused without asking for another key frame: the sender would send the same.
+                self.drawn.refuse();
+                self.decoder = None; // its deltas must not decode on an older picture
+                return true;
+            }
             let Some(codec) = VideoCodec::sniff(&frame.data) else { return false };
             if self.decoder.as_ref().is_none_or(|d| d.codec != codec) {
                 match Decoder::new(codec, self.canvas.clone(), self.drawn.clone()) {
@@ -451,14 +463,19 @@ impl VideoStream {
     }
 }
 
-/// Frames drawn on a stream's canvas.
+/// Frames drawn on a stream's canvas, and pictures refused for their size.
 #[derive(Default)]
 struct Drawn {
     count: Cell<u64>,
     first: Cell<Option<Duration>>,
+    oversized: Cell<u64>,
 }
 
 impl Drawn {
+    fn refuse(&self) {
+        self.oversized.set(self.oversized.get() + 1);
+    }
+
     fn record(&self) {
         if self.count.get() == 0 {
             self.first.set(Some(js::monotonic()));
@@ -479,7 +496,9 @@ struct Decoder {
 impl Decoder {
     fn new(codec: VideoCodec, canvas: String, drawn: Rc<Drawn>) -> Result<Self, MediaError> {
         let output = Closure::<dyn FnMut(VideoFrame)>::new(move |frame: VideoFrame| {
-            if draw(&canvas, &frame) {
+            if !picture::allowed(frame.display_width(), frame.display_height()) {
+                drawn.refuse();
+            } else if draw(&canvas, &frame) {
                 drawn.record();
             }
             frame.close();
@@ -507,7 +526,8 @@ impl Drop for Decoder {
     }
 }
 
-/// Draws `frame` on the canvas with id `canvas`, sized to the frame; false when there is none.
+/// Draws `frame` on the canvas with id `canvas`, sized to the frame (the caller has checked
+/// the size against [`picture::MAX_SIDE`]); false when there is no such canvas.
 fn draw(canvas: &str, frame: &VideoFrame) -> bool {
     let Some(element) = web_sys::window()
         .and_then(|w| w.document())
