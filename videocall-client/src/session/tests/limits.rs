@@ -3,6 +3,9 @@
 
 use videocall_types::protos::diagnostics_packet::DiagnosticsPacket;
 use videocall_types::protos::server_packet::KeyframeRequest;
+// Explicit, so it wins over the `test` the glob below brings from the parent module.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use super::*;
 
