@@ -1,7 +1,16 @@
 //! Reconnect backoff: exponential delays with an optional deterministic jitter, reset once a
-//! connection has stayed up long enough. Pure: the caller measures how long a connection lasted.
+//! connection has stayed up long enough. Pure: the caller measures how long a connection lasted
+//! and says why it closed; the randomness comes from the seed in [`BackoffConfig`].
+//!
+//! A server that drains (close code 1001, [`CloseReason::GoingAway`]) sends all its clients away
+//! at once; if they all came back after the first backoff step (125–250 ms) they would hit the
+//! remaining servers as one wave. So the first delay after a drain is drawn uniformly from
+//! [`BackoffConfig::drain_min`]..=[`BackoffConfig::drain_max`] (0.5–5 s by default): N
+//! clients arrive at about N / 4.5 per second instead. Later delays follow the usual sequence.
 
 use std::time::Duration;
+
+use videocall_types::CloseReason;
 
 /// How reconnect delays grow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,16 +24,22 @@ pub struct BackoffConfig {
     /// Seed of the jitter (each delay is drawn from `[d/2, d]`); `None` for exact delays.
     /// Different clients should use different seeds so they do not reconnect in lockstep.
     pub jitter_seed: Option<u64>,
+    /// Shortest wait after the server went away (drain); without jitter the wait is exactly this.
+    pub drain_min: Duration,
+    /// Longest wait after the server went away (drain).
+    pub drain_max: Duration,
 }
 
 impl Default for BackoffConfig {
-    /// 250 ms doubling to 10 s, reset after 5 s up, no jitter.
+    /// 250 ms doubling to 10 s, reset after 5 s up, 0.5–5 s after a drain, no jitter.
     fn default() -> Self {
         Self {
             initial: Duration::from_millis(250),
             max: Duration::from_secs(10),
             stable_after: Duration::from_secs(5),
             jitter_seed: None,
+            drain_min: Duration::from_millis(500),
+            drain_max: Duration::from_secs(5),
         }
     }
 }
@@ -35,12 +50,14 @@ pub struct Backoff {
     config: BackoffConfig,
     attempt: u32,
     rng: u64,
+    /// The last connection ended in a drain: the next delay is spread over the drain range.
+    drained: bool,
 }
 
 impl Backoff {
     /// A fresh sequence.
     pub fn new(config: BackoffConfig) -> Self {
-        Self { config, attempt: 0, rng: config.jitter_seed.unwrap_or(0) }
+        Self { config, attempt: 0, rng: config.jitter_seed.unwrap_or(0), drained: false }
     }
 
     /// How many delays were handed out since the last reset.
@@ -50,6 +67,10 @@ impl Backoff {
 
     /// The delay before the next attempt.
     pub fn next_delay(&mut self) -> Duration {
+        if std::mem::take(&mut self.drained) {
+            self.attempt = self.attempt.saturating_add(1);
+            return self.drain_delay();
+        }
         let doublings = self.attempt.min(32);
         self.attempt = self.attempt.saturating_add(1);
         let base = self
@@ -61,9 +82,22 @@ impl Backoff {
             return base;
         }
         let half = base / 2;
-        let spread = u64::try_from((base - half).as_nanos()).unwrap_or(u64::MAX);
-        let offset = self.next_random() % spread.saturating_add(1);
-        half + Duration::from_nanos(offset)
+        half + self.uniform(base - half)
+    }
+
+    /// Uniform in `drain_min..=drain_max` (exactly `drain_min` without jitter).
+    fn drain_delay(&mut self) -> Duration {
+        let min = self.config.drain_min;
+        if self.config.jitter_seed.is_none() {
+            return min;
+        }
+        min + self.uniform(self.config.drain_max.saturating_sub(min))
+    }
+
+    /// Uniform in `0..=span`, from the seeded generator.
+    fn uniform(&mut self, span: Duration) -> Duration {
+        let spread = u64::try_from(span.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(self.next_random() % spread.saturating_add(1))
     }
 
     /// Starts over from `initial`.
@@ -76,6 +110,13 @@ impl Backoff {
         if up >= self.config.stable_after {
             self.reset();
         }
+    }
+
+    /// A connection that stayed up for `up` closed for `reason`: a stable one resets the
+    /// delays, and a drain spreads the next one over seconds.
+    pub fn handle_close(&mut self, up: Duration, reason: Option<CloseReason>) {
+        self.connection_lasted(up);
+        self.drained = reason == Some(CloseReason::GoingAway);
     }
 
     /// splitmix64: tiny, deterministic, good enough to spread reconnects.
@@ -148,5 +189,46 @@ mod tests {
         let mut other = other;
         let second: Vec<Duration> = (0..8).map(|_| other.next_delay()).collect();
         assert_ne!(first, second, "different seeds spread clients apart");
+    }
+
+    #[test]
+    fn after_a_drain_clients_spread_their_return_over_seconds() {
+        let long_up = Duration::from_secs(60);
+        let delays: Vec<Duration> = (0..1000u64)
+            .map(|seed| {
+                let config = BackoffConfig { jitter_seed: Some(seed), ..Default::default() };
+                let mut backoff = Backoff::new(config);
+                backoff.handle_close(long_up, Some(CloseReason::GoingAway));
+                backoff.next_delay()
+            })
+            .collect();
+        assert!(delays.iter().all(|d| (ms(500)..=ms(5000)).contains(d)));
+        // Spread, not a wave: every 0.5 s slice of the range gets a fair share of the clients.
+        for slice in 1..10u64 {
+            let lo = ms(slice * 500);
+            let n = delays.iter().filter(|d| (lo..lo + ms(500)).contains(*d)).count();
+            assert!((70..=160).contains(&n), "{n} clients in the slice from {lo:?}");
+        }
+    }
+
+    #[test]
+    fn after_a_drain_later_attempts_back_off_as_usual_with_jitter() {
+        let config = BackoffConfig { jitter_seed: Some(3), ..Default::default() };
+        let mut backoff = Backoff::new(config);
+        backoff.handle_close(Duration::from_secs(60), Some(CloseReason::GoingAway));
+        assert!(backoff.next_delay() >= ms(500));
+        let second = backoff.next_delay();
+        assert!((ms(250)..=ms(500)).contains(&second), "{second:?}");
+        // An ordinary loss does not spread over seconds.
+        backoff.handle_close(Duration::from_secs(60), None);
+        assert!(backoff.next_delay() <= ms(250));
+    }
+
+    #[test]
+    fn without_jitter_a_drain_waits_exactly_the_minimum() {
+        let mut backoff = Backoff::new(BackoffConfig::default());
+        backoff.handle_close(Duration::ZERO, Some(CloseReason::GoingAway));
+        assert_eq!(backoff.next_delay(), ms(500));
+        assert_eq!(backoff.attempt(), 1);
     }
 }

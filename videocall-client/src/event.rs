@@ -127,7 +127,8 @@ pub enum Event {
         /// The packet as received.
         wrapper: PacketWrapper,
     },
-    /// The server asks this client to send a key frame of this kind soon.
+    /// Send a key frame of this kind soon: the server or a receiver asked for one. Requests
+    /// are rate-limited per kind (see [`crate::keyframe`]), so the application can obey each.
     KeyframeRequested(MediaType),
     /// The server sent an error; it closes the connection right after.
     ServerError {

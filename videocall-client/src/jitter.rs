@@ -12,7 +12,9 @@
 //!   [`JitterConfig::keyframe_retry`]);
 //! - the buffer holds at most [`JitterConfig::capacity`] frames: when full it jumps to its newest
 //!   key frame if it holds one, else it empties and waits for a key frame;
-//! - a key frame far behind the expected sequence (the sender restarted) resets the stream.
+//! - a key frame far behind the expected sequence (the sender restarted) resets the stream;
+//! - sequence numbers are the sender's choice: any value (0, `u64::MAX`, jumps of 2^60) is
+//!   handled without overflow, and a gap costs the same work whatever its size.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -169,7 +171,8 @@ impl JitterBuffer {
                     if !key && now < arrived + self.config.reorder_wait {
                         break;
                     }
-                    self.stats.lost += first - next;
+                    // A sender's jump of 2^60 is one gap, counted without a loop.
+                    self.stats.lost = self.stats.lost.saturating_add(first - next);
                     self.need_keyframe = true;
                     self.next = Some(first);
                 }
@@ -182,7 +185,8 @@ impl JitterBuffer {
                 continue;
             }
             if let Some((_, (frame, _))) = self.frames.pop_first() {
-                self.next = Some(frame.sequence + 1);
+                // Saturating: after u64::MAX nothing can follow in order.
+                self.next = Some(frame.sequence.saturating_add(1));
                 self.stats.decoded += 1;
                 out.push(Output::Decode(frame));
             }
@@ -197,7 +201,7 @@ impl JitterBuffer {
         if let Some((sequence, _)) = self.frames.pop_first() {
             self.stats.discarded += 1;
             if self.next.is_some() {
-                self.next = Some(sequence + 1);
+                self.next = Some(sequence.saturating_add(1));
             }
         }
     }
@@ -214,7 +218,8 @@ impl JitterBuffer {
         }
         if let (Some(next), Some(key)) = (self.next, newest_key) {
             // Everything before the key frame that was not held never arrived.
-            self.stats.lost += key.saturating_sub(next).saturating_sub(count);
+            let missing = key.saturating_sub(next).saturating_sub(count);
+            self.stats.lost = self.stats.lost.saturating_add(missing);
             self.next = Some(key);
         } else {
             self.need_keyframe = true;

@@ -3,7 +3,8 @@
 //! The platform-independent part is pure protocol logic with no I/O and no clocks (time is
 //! passed in), and compiles for `wasm32-unknown-unknown`:
 //! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
-//! (building and reading packets), [`backoff`], [`lobby`] (URLs), [`event`] and [`options`].
+//! (building and reading packets), [`backoff`], [`keyframe`] (key frame request limits),
+//! [`lobby`] (URLs), [`picture`] (size limits on peers' pictures), [`event`] and [`options`].
 //!
 //! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
 //! a `Driver` future the caller spawns (native items are not documented on wasm32). Queue
@@ -23,12 +24,14 @@ pub mod backoff;
 pub mod bitrate;
 pub mod event;
 pub mod jitter;
+pub mod keyframe;
 mod link;
 pub mod lobby;
 pub mod meter;
 pub mod options;
 pub mod packet;
 pub mod peers;
+pub mod picture;
 pub mod send;
 pub mod session;
 pub mod stats;

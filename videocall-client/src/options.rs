@@ -75,7 +75,8 @@ pub struct ClientOptions {
     pub event_capacity: usize,
     /// Capacity of the outgoing packet queue (default 256).
     pub send_capacity: usize,
-    /// Most peers tracked at once (default 1024).
+    /// Most peers tracked at once (default [`DEFAULT_MAX_PEERS`], 256); more are refused and
+    /// counted in [`crate::Stats::refused_peers`].
     pub max_peers: usize,
 }
 

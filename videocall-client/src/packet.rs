@@ -148,6 +148,30 @@ pub fn diagnostics(
     })
 }
 
+/// Whether a receiver's `report` is about this client's streams: by session id when both the
+/// report and this connection have one, else by user id (old servers stamp no sessions).
+pub fn report_is_for(report: &DiagnosticsPacket, user: &UserId, me: Option<SessionId>) -> bool {
+    match (report.sender_session, me) {
+        (0, _) | (_, None) => report.sender_id == user.as_str(),
+        (session, Some(me)) => session == me.get(),
+    }
+}
+
+/// The stream kind a peer's DIAGNOSTICS packet asks this client (`user`, session `me`) to send
+/// a key frame of; `None` for any other packet, a report on someone else, or no request.
+pub fn keyframe_request(
+    wrapper: &PacketWrapper,
+    user: &UserId,
+    me: Option<SessionId>,
+) -> Option<MediaType> {
+    if wrapper.packet_type.value() != PacketType::DIAGNOSTICS as i32 {
+        return None;
+    }
+    let report = DiagnosticsPacket::parse_from_bytes(&wrapper.data).ok()?;
+    (report.keyframe_request && report_is_for(&report, user, me))
+        .then(|| report.media_type.enum_value_or_default())
+}
+
 /// The heartbeat `user` sends every second; `timestamp_ms` is wall-clock ms since the epoch.
 pub fn heartbeat(
     user: &UserId,

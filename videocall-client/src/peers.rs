@@ -3,8 +3,10 @@
 //!
 //! A peer appears on `Welcome`/`joined` or with its first packet, and disappears on `left`, when
 //! a fresh `Welcome` no longer lists it, or when nothing was heard from it for `timeout` (so old
-//! servers without control messages still work). The table holds at most `max_peers` peers;
-//! packets from further unknown senders are refused (the caller drops and counts them).
+//! servers without control messages still work). The table holds at most `max_peers` peers
+//! (default [`DEFAULT_MAX_PEERS`]); further peers are refused whether a join notice, a `Welcome`
+//! or a packet announces them: nothing of theirs is stored or delivered, and each refusal is
+//! counted ([`PeerTable::take_refused`]) so the caller can export it.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -14,8 +16,10 @@ use videocall_types::{PacketWrapper, SessionId};
 use crate::event::{Event, LeaveReason, MediaFlags, PeerInfo, PeerKey};
 use crate::packet::sender_key;
 
-/// The default limit on the number of peers.
-pub const DEFAULT_MAX_PEERS: usize = 1024;
+/// The default limit on the number of peers: far above what a browser can decode and show
+/// (a few dozen streams), small enough that a flood of fake participants (forged senders
+/// behind an old server, a hostile bus) costs a bounded amount of memory and per-peer work.
+pub const DEFAULT_MAX_PEERS: usize = 256;
 
 /// How many of our own session ids (current and past connections) are remembered, so a stale
 /// entry for a previous connection of ours is never shown as a peer.
@@ -36,12 +40,14 @@ pub struct PeerTable {
     timeout: Duration,
     max_peers: usize,
     own: VecDeque<SessionId>,
+    /// Peers refused because the table was full, since the last `take_refused`.
+    refused: u64,
 }
 
 impl PeerTable {
     /// An empty table whose peers expire after `timeout` of silence.
     pub fn new(timeout: Duration, max_peers: usize) -> Self {
-        Self { peers: BTreeMap::new(), timeout, max_peers, own: VecDeque::new() }
+        Self { peers: BTreeMap::new(), timeout, max_peers, own: VecDeque::new(), refused: 0 }
     }
 
     /// How many peers are present.
@@ -52,6 +58,11 @@ impl PeerTable {
     /// Whether nobody else is present.
     pub fn is_empty(&self) -> bool {
         self.peers.is_empty()
+    }
+
+    /// How many peers were refused because the table was full since the last call.
+    pub fn take_refused(&mut self) -> u64 {
+        std::mem::take(&mut self.refused)
     }
 
     /// Whether `key` is present.
@@ -173,6 +184,7 @@ impl PeerTable {
             return true;
         }
         if self.peers.len() >= self.max_peers {
+            self.refused += 1;
             return false;
         }
         let peer = Peer { user: user.to_owned(), flags: None, last_heard: now };

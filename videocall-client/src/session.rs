@@ -5,7 +5,9 @@
 //! A platform driver calls [`Session::handle_connected`] when a transport is up,
 //! [`Session::handle_bytes`] for every received message, [`Session::handle_timeout`] when
 //! [`Session::poll_timeout`] is reached, sends what [`Session::poll_heartbeat`] returns, and
-//! forwards [`Session::poll_event`] to the application.
+//! forwards [`Session::poll_event`] to the application. Between connection attempts it waits
+//! what [`Session::handle_retry`] says: the reconnect policy ([`Backoff`], including spreading
+//! clients over seconds after a drain) lives here so the native and browser drivers share it.
 //!
 //! With extensions, `Connected` is announced by the server's `Welcome` (the first packet it
 //! sends). Over WebSocket packets arrive in order, so any other first packet means an old server
@@ -13,14 +15,23 @@
 //! its own stream and a peer's packet may overtake the `Welcome`; such early packets are held
 //! (at most [`EARLY_LIMIT`], beyond that dropped and counted) until the `Welcome` or
 //! [`WELCOME_WAIT`], then handled in arrival order after `Connected`.
+//!
+//! Key frame requests, from the server (`KeyframeRequest`) and from receivers (a DIAGNOSTICS
+//! packet addressed to us with `keyframe_request`), share one [`KeyframeLimiter`]: whoever
+//! asked, a key frame reaches every receiver, so one key frame per interval answers them all.
+//! The relay already spaces its own requests by 500 ms, so sharing never delays it in normal
+//! operation; it only keeps a receiver's flood from adding to the server's requests. Limited
+//! requests are counted in [`Counter::LimitedKeyframeRequests`].
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use videocall_types::{CloseReason, SessionId, UserId};
+use videocall_types::{CloseReason, MediaType, SessionId, UserId};
 
+use crate::backoff::Backoff;
 use crate::event::{Event, MediaFlags, PeerInfo, TransportKind};
+use crate::keyframe::{Decision, KeyframeLimiter};
 use crate::options::ClientOptions;
 use crate::packet::{self, EncodeError, Inbound, ParseError, ServerMessage};
 use crate::peers::PeerTable;
@@ -43,6 +54,8 @@ pub fn retry_allowed(reason: Option<CloseReason>) -> bool {
 #[derive(Debug, Clone)]
 struct Link {
     transport: TransportKind,
+    /// When the connection came up, to tell a stable connection from a flapping one.
+    since: Duration,
     announced: bool,
     welcome_deadline: Option<Duration>,
     next_heartbeat: Duration,
@@ -61,6 +74,10 @@ pub struct Session {
     next_sweep: Duration,
     peers: PeerTable,
     link: Option<Link>,
+    /// This connection's session id, from the `Welcome`, to recognise reports addressed to us.
+    me: Option<SessionId>,
+    keyframes: KeyframeLimiter,
+    backoff: Backoff,
     counters: Arc<Counters>,
     events: VecDeque<Event>,
     scratch: Vec<Event>,
@@ -78,6 +95,9 @@ impl Session {
             next_sweep: Duration::ZERO,
             peers: PeerTable::new(options.peer_timeout, options.max_peers),
             link: None,
+            me: None,
+            keyframes: KeyframeLimiter::new(),
+            backoff: Backoff::new(options.backoff),
             counters,
             events: VecDeque::new(),
             scratch: Vec::new(),
@@ -96,8 +116,10 @@ impl Session {
 
     /// A transport connection is up. The first heartbeat is due at once.
     pub fn handle_connected(&mut self, transport: TransportKind, now: Duration) {
+        self.me = None;
         self.link = Some(Link {
             transport,
+            since: now,
             announced: false,
             welcome_deadline: self.ext.then_some(now + WELCOME_WAIT),
             next_heartbeat: now,
@@ -123,12 +145,24 @@ impl Session {
             self.announce(None, Vec::new());
             self.release_early(now);
         }
-        let announced = self.link.take().and_then(|l| l.server_error);
+        let link = self.link.take();
+        let announced = link.as_ref().and_then(|l| l.server_error);
         let reason =
             code.and_then(CloseReason::from_code).or(announced.and_then(CloseReason::from_code));
+        let up = link.map_or(Duration::ZERO, |l| now.saturating_sub(l.since));
+        self.backoff.handle_close(up, reason);
         let will_retry = reconnect && retry_allowed(reason);
         self.events.push_back(Event::Disconnected { reason, will_retry });
         will_retry
+    }
+
+    /// The client is about to wait before its next connection attempt (after a lost
+    /// connection or a failed attempt): returns how long, and queues [`Event::Reconnecting`].
+    pub fn handle_retry(&mut self) -> Duration {
+        let delay = self.backoff.next_delay();
+        let attempt = self.backoff.attempt();
+        self.events.push_back(Event::Reconnecting { attempt, delay });
+        delay
     }
 
     /// One message received on the current connection. Malformed input is counted and returned
@@ -159,6 +193,7 @@ impl Session {
     fn dispatch(&mut self, inbound: Inbound, now: Duration) {
         match inbound {
             Inbound::Server(ServerMessage::Welcome { you, participants, .. }) => {
+                self.me = you;
                 // `announce` queues `Connected` ahead of the peer events gathered in `scratch`.
                 self.peers.handle_welcome(you, &participants, now, &mut self.scratch);
                 self.announce(you, participants);
@@ -179,7 +214,13 @@ impl Session {
             Inbound::Peer(wrapper) => {
                 self.announce(None, Vec::new());
                 match self.peers.handle_packet(&wrapper, None, now, &mut self.scratch) {
-                    Some(from) => self.scratch.push(Event::Packet { from, wrapper }),
+                    Some(from) => {
+                        if let Some(kind) = packet::keyframe_request(&wrapper, &self.user, self.me)
+                        {
+                            self.request_keyframe(kind, now);
+                        }
+                        self.scratch.push(Event::Packet { from, wrapper });
+                    }
                     None => self.counters.bump(Counter::DroppedInbound),
                 }
             }
@@ -199,9 +240,7 @@ impl Session {
         match message {
             ServerMessage::Joined(peer) => self.peers.handle_joined(&peer, now, &mut self.scratch),
             ServerMessage::Left(peer) => self.peers.handle_left(&peer.key, &mut self.scratch),
-            ServerMessage::KeyframeRequest(kind) => {
-                self.scratch.push(Event::KeyframeRequested(kind));
-            }
+            ServerMessage::KeyframeRequest(kind) => self.request_keyframe(kind, now),
             ServerMessage::Error { code, text } => {
                 if let Some(link) = self.link.as_mut() {
                     link.server_error = Some(code);
@@ -210,6 +249,16 @@ impl Session {
                 self.scratch.push(Event::ServerError { reason, code, text });
             }
             ServerMessage::Welcome { .. } | ServerMessage::Unknown => {}
+        }
+    }
+
+    /// A key frame of `kind` was asked for: passed on now, later, or not at all (limited).
+    fn request_keyframe(&mut self, kind: MediaType, now: Duration) {
+        let decision = self.keyframes.handle_request(kind, now);
+        if decision == Decision::Now {
+            self.scratch.push(Event::KeyframeRequested(kind));
+        } else {
+            self.counters.bump(Counter::LimitedKeyframeRequests);
         }
     }
 
@@ -227,10 +276,15 @@ impl Session {
 
     fn flush_scratch(&mut self) {
         self.events.extend(self.scratch.drain(..));
+        self.counters.add(Counter::RefusedPeers, self.peers.take_refused());
     }
 
-    /// Time-driven work due at `now`: the liveness sweep and the end of the `Welcome` wait.
+    /// Time-driven work due at `now`: the liveness sweep, the end of the `Welcome` wait and
+    /// deferred key frames.
     pub fn handle_timeout(&mut self, now: Duration) {
+        while let Some(kind) = self.keyframes.poll_due(now) {
+            self.events.push_back(Event::KeyframeRequested(kind));
+        }
         if self.link.as_ref().and_then(|l| l.welcome_deadline).is_some_and(|d| now >= d) {
             self.announce(None, Vec::new());
             self.release_early(now);
@@ -263,7 +317,8 @@ impl Session {
     pub fn poll_timeout(&self) -> Option<Duration> {
         let link = self.link.as_ref();
         let sweep = (!self.peers.is_empty()).then_some(self.next_sweep);
-        [link.map(|l| l.next_heartbeat), link.and_then(|l| l.welcome_deadline), sweep]
+        let keyframe = self.keyframes.poll_timeout();
+        [link.map(|l| l.next_heartbeat), link.and_then(|l| l.welcome_deadline), sweep, keyframe]
             .into_iter()
             .flatten()
             .min()

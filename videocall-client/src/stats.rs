@@ -19,6 +19,13 @@ pub enum Counter {
     DroppedOutgoing,
     /// Received packets from unknown senders refused because the peer table was full.
     DroppedInbound,
+    /// Key frame requests (from the server or a receiver) that did not cause a key frame of
+    /// their own: deferred to the end of the interval, merged into a pending one, or for a kind
+    /// without key frames (see [`crate::keyframe`]).
+    LimitedKeyframeRequests,
+    /// Peers not admitted because the peer table was full (from a join notice, a `Welcome`, or
+    /// each packet of an unknown sender).
+    RefusedPeers,
 }
 
 /// Counters shared between the driver and the handles; cheap to bump from any thread.
@@ -31,6 +38,8 @@ pub struct Counters {
     dropped_events: AtomicU64,
     dropped_outgoing: AtomicU64,
     dropped_inbound: AtomicU64,
+    limited_keyframe_requests: AtomicU64,
+    refused_peers: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
@@ -50,6 +59,10 @@ pub struct Stats {
     pub dropped_outgoing: u64,
     /// Received packets from unknown senders refused because the peer table was full.
     pub dropped_inbound: u64,
+    /// Key frame requests that did not cause a key frame of their own (rate limit).
+    pub limited_keyframe_requests: u64,
+    /// Peers not admitted because the peer table was full.
+    pub refused_peers: u64,
 }
 
 impl Counters {
@@ -62,6 +75,8 @@ impl Counters {
             Counter::DroppedEvents => &self.dropped_events,
             Counter::DroppedOutgoing => &self.dropped_outgoing,
             Counter::DroppedInbound => &self.dropped_inbound,
+            Counter::LimitedKeyframeRequests => &self.limited_keyframe_requests,
+            Counter::RefusedPeers => &self.refused_peers,
         }
     }
 
@@ -86,6 +101,8 @@ impl Counters {
             dropped_events: get(Counter::DroppedEvents),
             dropped_outgoing: get(Counter::DroppedOutgoing),
             dropped_inbound: get(Counter::DroppedInbound),
+            limited_keyframe_requests: get(Counter::LimitedKeyframeRequests),
+            refused_peers: get(Counter::RefusedPeers),
         }
     }
 }

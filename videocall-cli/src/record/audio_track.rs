@@ -3,6 +3,11 @@
 //! A gap in the sender's sequence numbers is filled with empty Opus frames (a lone TOC byte,
 //! which players conceal as a lost frame), up to [`MAX_FILL`] frames, so the audio stays in
 //! time with the video.
+//!
+//! Sequence numbers are the sender's choice, so filling is bounded per packet and over time:
+//! fillers come from a budget of [`MAX_FILL`] that each written packet refills by one. A real
+//! outage (up to 5 s) is filled in full; a sender jumping its numbers with every packet gets at
+//! most one filler per real packet, not 250 (counted in [`AudioStats::unfilled`]).
 
 use std::fs::File;
 use std::io::{self, BufWriter};
@@ -36,6 +41,8 @@ pub struct AudioStats {
     pub gaps: u64,
     /// Lost packets filled in.
     pub concealed: u64,
+    /// Lost packets not filled in: beyond [`MAX_FILL`] for one gap, or beyond the fill budget.
+    pub unfilled: u64,
     /// Late or repeated packets ignored.
     pub stale: u64,
     /// Samples in the file (48 kHz).
@@ -50,6 +57,8 @@ pub struct AudioTrack {
     writer: Option<ogg_opus::Writer<BufWriter<File>>>,
     reorder: Reorder<MediaPacket>,
     last_toc: u8,
+    /// Fillers that may still be written; refilled by one per written packet.
+    fill_budget: u64,
     stats: AudioStats,
 }
 
@@ -69,6 +78,7 @@ impl AudioTrack {
             writer: None,
             reorder: Reorder::new(REORDER_WINDOW),
             last_toc: 0,
+            fill_budget: MAX_FILL,
             stats: AudioStats::default(),
         }
     }
@@ -109,7 +119,10 @@ impl AudioTrack {
         }
         if missing > 0 {
             self.stats.gaps += 1;
-            self.fill(missing.min(MAX_FILL))?;
+            let count = missing.min(self.fill_budget);
+            self.fill_budget -= count;
+            self.stats.unfilled = self.stats.unfilled.saturating_add(missing - count);
+            self.fill(count)?;
         }
         if let Some(decoder) = &mut self.decoder {
             match decoder.decode(data) {
@@ -120,9 +133,12 @@ impl AudioTrack {
                 }
             }
         }
-        self.last_toc = data[0];
+        if let Some(&toc) = data.first() {
+            self.last_toc = toc;
+        }
         self.write(data.clone(), samples)?;
         self.stats.written += 1;
+        self.fill_budget = (self.fill_budget + 1).min(MAX_FILL);
         Ok(())
     }
 

@@ -209,11 +209,12 @@ pub fn summary_lines(finished: &[Finished]) -> String {
         if let Some(a) = &f.audio {
             let _ = write!(
                 out,
-                " audio_packets={} audio_seconds={:.2} audio_gaps={} concealed={} audio_errors={}",
+                " audio_packets={} audio_seconds={:.2} audio_gaps={} concealed={} unfilled={} audio_errors={}",
                 a.written,
                 a.samples as f64 / 48_000.0,
                 a.gaps,
                 a.concealed,
+                a.unfilled,
                 a.decode_errors
             );
         }
@@ -230,12 +231,13 @@ fn video_fields(out: &mut String, name: &str, v: &VideoStats) {
         if v.delay_count > 0 { v.delay_sum_us / v.delay_count as f64 / 1000.0 } else { 0.0 };
     let _ = write!(
         out,
-        " {name}={codec} {name}_size={size} {name}_frames={} {name}_decoded={} {name}_errors={} {name}_skipped={} {name}_gaps={} {name}_seconds={:.2} delay_ms_mean={mean_ms:.1} delay_ms_max={:.1}",
+        " {name}={codec} {name}_size={size} {name}_frames={} {name}_decoded={} {name}_errors={} {name}_skipped={} {name}_gaps={} {name}_oversized={} {name}_seconds={:.2} delay_ms_mean={mean_ms:.1} delay_ms_max={:.1}",
         v.written,
         v.decoded,
         v.decode_errors,
         v.skipped,
         v.gaps,
+        v.oversized,
         v.duration_ms as f64 / 1000.0,
         v.delay_max_us / 1000.0,
     );

@@ -172,6 +172,76 @@ fn unreadable_payloads_are_counted_and_leavers_are_closed_at_once() {
     assert!(ogg.ended, "the file is complete as soon as the peer leaves");
 }
 
+#[test]
+fn a_key_frame_declaring_a_huge_picture_is_refused_before_decoding() {
+    let dir = tempdir();
+    let mut recorder = Recorder::new(&dir);
+    let mut packets = video(6, &[3]);
+    // The first key frame claims 16000x16000 (VP8 stores 14-bit sides after the start code).
+    packets[0].data[6..10].copy_from_slice(&[0x80, 0x3e, 0x80, 0x3e]);
+    for media in &packets {
+        recorder.on_packet(&peer(), &wrap(media), now).unwrap();
+    }
+    let stats = recorder.finish().unwrap()[0].video.clone().unwrap();
+    assert_eq!((stats.oversized, stats.decode_errors, stats.skipped), (1, 0, 2));
+    assert_eq!(stats.written, 3, "the stream resumes at the next key frame of a sane size");
+    let (header, _) = ivf::read(std::fs::File::open(dir.join("alice-s7.ivf")).unwrap()).unwrap();
+    assert_eq!((header.width, header.height), (160, 120));
+}
+
+#[test]
+fn key_frames_from_libvpx_declare_the_size_they_decode_to() {
+    for codec in [Codec::Vp8, Codec::Vp9] {
+        let size = Size::new(320, 180).unwrap();
+        let config = EncoderConfig {
+            codec,
+            size,
+            fps: 25,
+            bitrate_kbps: 200,
+            keyframe_interval: 1000,
+            threads: 1,
+            cpu_used: None,
+        };
+        let mut encoder = Encoder::new(config).unwrap();
+        let key = encoder.encode(&I420::black(size), Duration::ZERO, true).unwrap().remove(0);
+        let declared = videocall_client::picture::keyframe_size(&key.data);
+        assert_eq!(declared, Some((320, 180)), "{codec}");
+    }
+}
+
+#[test]
+fn hostile_timestamps_and_sequence_numbers_do_not_break_a_video_track() {
+    let dir = tempdir();
+    let mut recorder = Recorder::new(&dir);
+    let timestamps = [0.0, f64::MAX, f64::NAN, -1e300, f64::INFINITY, 1.0];
+    let sequences = [0, 1, 2, 3, u64::MAX, u64::MAX];
+    for ((mut media, ts), seq) in video(6, &[]).into_iter().zip(timestamps).zip(sequences) {
+        media.timestamp = ts;
+        media.video_metadata.mut_or_insert_default().sequence = seq;
+        recorder.on_packet(&peer(), &wrap(&media), now).unwrap();
+    }
+    let stats = recorder.finish().unwrap()[0].video.clone().unwrap();
+    assert_eq!((stats.written, stats.late, stats.gaps), (4, 1, 1));
+    let (_, frames) = ivf::read(std::fs::File::open(dir.join("alice-s7.ivf")).unwrap()).unwrap();
+    assert!(frames.windows(2).all(|w| w[0].pts <= w[1].pts), "pts never go backwards");
+}
+
+#[test]
+fn an_audio_sender_jumping_its_numbers_gets_bounded_filling() {
+    let dir = tempdir();
+    let mut recorder = Recorder::new(&dir);
+    let mut sequences: Vec<u64> = (0..100).map(|i| i * 1000).collect();
+    sequences.extend([1 << 60, u64::MAX - 1, u64::MAX]);
+    for media in audio(&sequences) {
+        recorder.on_packet(&peer(), &wrap(&media), now).unwrap();
+    }
+    let stats = recorder.finish().unwrap()[0].audio.clone().unwrap();
+    assert_eq!(stats.written, 103);
+    // 250 for the first gap, then one per packet written since: not 250 per packet.
+    assert!(stats.concealed <= 250 + 103, "{} fillers", stats.concealed);
+    assert!(stats.unfilled > 1 << 59);
+}
+
 fn summary_mentions(finished: &[super::recorder::Finished], text: &str) -> bool {
     super::recorder::summary_lines(finished).contains(text)
 }

@@ -3,11 +3,17 @@
 //! Frames are written as received, from the first key frame on. After a gap in the sequence
 //! numbers or a frame that does not decode, writing pauses until the next key frame, so the
 //! file always decodes cleanly.
+//!
+//! Everything about a frame is the sender's choice, so nothing in it may break the recorder:
+//! pictures larger than [`picture::MAX_SIDE`] are refused before decoding when the key frame
+//! declares them, and after decoding otherwise (counted in [`VideoStats::oversized`]), so the
+//! IVF header always holds the real size; timestamps of any value give monotonic `pts`.
 
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::PathBuf;
 
+use videocall_client::picture;
 use videocall_types::MediaPacket;
 
 use super::reorder::Reorder;
@@ -36,6 +42,8 @@ pub struct VideoStats {
     pub gaps: u64,
     /// Frames that came after their turn (or twice) and were dropped.
     pub late: u64,
+    /// Frames refused because their picture is larger than [`picture::MAX_SIDE`].
+    pub oversized: u64,
     /// Milliseconds between the first and the last written frame.
     pub duration_ms: u64,
     /// Capture-to-decode delay: sum, maximum and count, in microseconds.
@@ -117,6 +125,10 @@ impl VideoTrack {
             self.stats.skipped += 1;
             return Ok(());
         }
+        if keyframe && !declared_size_allowed(&media.data) {
+            self.refuse_oversized();
+            return Ok(());
+        }
         let Some(decoder) = self.decoder(keyframe, &media.data) else {
             self.stats.skipped += 1;
             return Ok(());
@@ -136,12 +148,24 @@ impl VideoTrack {
             self.stats.delay_max_us = self.stats.delay_max_us.max(delay);
             self.stats.delay_count += 1;
         }
+        if !pictures.iter().all(|p| picture::allowed(p.size().width, p.size().height)) {
+            self.refuse_oversized();
+            return Ok(());
+        }
         self.stats.decoded += pictures.len() as u64;
         self.waiting_for_key = false;
         if self.stats.size.is_none() {
             self.stats.size = pictures.first().map(|p| p.size());
         }
         self.write(media)
+    }
+
+    /// Counts a frame refused for its size and waits for a key frame of an allowed size; the
+    /// decoder is dropped so its large buffers are freed.
+    fn refuse_oversized(&mut self) {
+        self.stats.oversized += 1;
+        self.waiting_for_key = true;
+        self.decoder = None;
     }
 
     /// The decoder, made at the first key frame from its bitstream; `None` until then.
@@ -163,11 +187,13 @@ impl VideoTrack {
         let first = *self.first_us.get_or_insert(media.timestamp);
         // Milliseconds since the first frame, never going backwards.
         let pts = ((media.timestamp - first) / 1000.0).max(0.0) as u64;
-        let pts = pts.max(self.last_pts + u64::from(self.stats.written > 0));
+        // Saturating: a hostile timestamp may already have put `pts` at u64::MAX.
+        let pts = pts.max(self.last_pts.saturating_add(u64::from(self.stats.written > 0)));
         if self.writer.is_none() {
             let (Some(codec), Some(size)) = (self.stats.codec, self.stats.size) else {
                 return Ok(());
             };
+            // Sizes are at most `picture::MAX_SIDE` (checked above), so they fit.
             let side = |v: u32| u16::try_from(v).unwrap_or(u16::MAX);
             let file = BufWriter::new(File::create(&self.path)?);
             self.writer = Some(ivf::Writer::new(file, codec, side(size.width), side(size.height))?);
@@ -194,4 +220,9 @@ impl VideoTrack {
             None => Ok((self.stats, None)),
         }
     }
+}
+
+/// Whether a key frame's declared size (when it declares one) may be decoded.
+fn declared_size_allowed(data: &[u8]) -> bool {
+    picture::keyframe_size(data).is_none_or(|(width, height)| picture::allowed(width, height))
 }

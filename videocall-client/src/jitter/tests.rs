@@ -157,3 +157,29 @@ fn codecs_are_told_apart_by_their_key_frames() {
     assert_eq!(VideoCodec::sniff(&[0x82, 0x49]), None);
     assert_eq!(VideoCodec::sniff(&[0u8; 16]), None);
 }
+
+#[test]
+fn hostile_sequence_numbers_at_the_ends_of_the_range_do_not_overflow() {
+    let mut buffer = JitterBuffer::new(JitterConfig::default());
+    let (out, _) = push_all(&mut buffer, &[(0, true), (u64::MAX, true)], MS);
+    assert_eq!(out, [0, u64::MAX]);
+    // A key frame far behind restarts the stream; another huge gap saturates the loss count.
+    let (out, _) = push_all(&mut buffer, &[(3, true), (u64::MAX - 1, true)], 2 * MS);
+    assert_eq!(out, [3, u64::MAX - 1]);
+    assert_eq!(buffer.stats().lost, u64::MAX);
+}
+
+#[test]
+fn a_jump_of_two_to_the_sixty_is_one_gap_handled_without_a_loop() {
+    let mut buffer = JitterBuffer::new(JitterConfig::default());
+    push_all(&mut buffer, &[(0, true), (1, false)], MS);
+    let (out, _) = push_all(&mut buffer, &[(1 << 60, false)], MS);
+    assert!(out.is_empty(), "a gap is waited for first");
+    let mut out = Vec::new();
+    buffer.handle_timeout(MS + JitterConfig::default().reorder_wait, &mut out);
+    assert_eq!(decoded(out), (vec![], true), "the delta is discarded, a key frame asked for");
+    assert_eq!(buffer.stats().lost, (1 << 60) - 2);
+    assert!(buffer.is_empty());
+    let (out, _) = push_all(&mut buffer, &[((1 << 60) + 1, true)], 100 * MS);
+    assert_eq!(out, [(1 << 60) + 1], "the stream goes on from the next key frame");
+}

@@ -13,7 +13,6 @@ use videocall_types::CloseReason;
 use super::Shared;
 use super::events::EventSender;
 use super::transport::{ConnectError, Received, Transport};
-use crate::backoff::Backoff;
 use crate::event::{Event, TransportKind};
 use crate::options::{ClientOptions, Endpoint};
 use crate::session::Session;
@@ -50,7 +49,6 @@ enum Outcome {
 struct Driver {
     ctx: Context,
     session: Session,
-    backoff: Backoff,
     start: Instant,
     connections: u64,
 }
@@ -58,8 +56,7 @@ struct Driver {
 /// Runs a client until it is closed or may not reconnect.
 pub(super) async fn run(ctx: Context) {
     let session = Session::new(&ctx.options, ctx.shared.counters.clone());
-    let backoff = Backoff::new(ctx.options.backoff);
-    let mut driver = Driver { ctx, session, backoff, start: Instant::now(), connections: 0 };
+    let mut driver = Driver { ctx, session, start: Instant::now(), connections: 0 };
     loop {
         if driver.ctx.shared.is_closed() {
             break;
@@ -135,15 +132,13 @@ impl Driver {
             self.ctx.shared.counters.bump(Counter::Reconnects);
         }
         tracing::info!(transport = kind.as_str(), "connected");
-        let up_since = self.now();
-        self.session.handle_connected(kind, up_since);
+        self.session.handle_connected(kind, self.now());
         self.ctx.shared.connected.store(true, Ordering::Release);
         self.flush_events().await;
 
         let ended = self.pump(&mut transport).await;
 
         self.ctx.shared.connected.store(false, Ordering::Release);
-        self.backoff.connection_lasted(self.now().saturating_sub(up_since));
         self.discard_outgoing();
         let outcome = match ended {
             Ended::Lost(code) => {
@@ -232,10 +227,9 @@ impl Driver {
     /// Waits out the backoff delay while peers keep timing out. False when the client was
     /// closed meanwhile.
     async fn wait_before_retry(&mut self) -> bool {
-        let delay = self.backoff.next_delay();
-        let attempt = self.backoff.attempt();
-        tracing::debug!(attempt, ?delay, "reconnecting after a delay");
-        self.ctx.events.deliver(Event::Reconnecting { attempt, delay }).await;
+        let delay = self.session.handle_retry();
+        tracing::debug!(?delay, "reconnecting after a delay");
+        self.flush_events().await;
         let until = Instant::now() + delay;
         loop {
             if self.ctx.shared.is_closed() {

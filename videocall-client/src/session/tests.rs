@@ -325,3 +325,5 @@ fn websocket_takes_a_first_non_welcome_packet_as_an_old_server() {
     s.handle_bytes(&bytes(&video_from(0, "bob")), ms(1)).unwrap();
     assert!(matches!(events(&mut s)[0], Event::Connected { session_id: None, .. }));
 }
+
+mod limits;

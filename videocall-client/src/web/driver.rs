@@ -14,7 +14,6 @@ use super::Shared;
 use super::events::EventSender;
 use super::js;
 use super::transport::{ConnectError, Received, Transport};
-use crate::backoff::Backoff;
 use crate::event::{Event, TransportKind};
 use crate::options::{ClientOptions, Endpoint};
 use crate::session::Session;
@@ -61,15 +60,13 @@ enum Wake {
 struct Driver {
     ctx: Context,
     session: Session,
-    backoff: Backoff,
     connections: u64,
 }
 
 /// Runs a client until it is closed or may not reconnect.
 pub(super) async fn run(ctx: Context) {
     let session = Session::new(&ctx.options, ctx.shared.counters.clone());
-    let backoff = Backoff::new(ctx.options.backoff);
-    let mut driver = Driver { ctx, session, backoff, connections: 0 };
+    let mut driver = Driver { ctx, session, connections: 0 };
     loop {
         if driver.ctx.shared.is_closed() {
             break;
@@ -141,15 +138,13 @@ impl Driver {
         if self.connections > 1 {
             self.ctx.shared.counters.bump(Counter::Reconnects);
         }
-        let up_since = self.now();
-        self.session.handle_connected(kind, up_since);
+        self.session.handle_connected(kind, self.now());
         self.ctx.shared.transport.set(Some(kind));
         self.flush_events().await;
 
         let lost = self.pump(&mut transport).await;
 
         self.ctx.shared.transport.set(None);
-        self.backoff.connection_lasted(self.now().saturating_sub(up_since));
         self.discard_outgoing();
         let outcome = match lost {
             Some(code) => {
@@ -251,9 +246,8 @@ impl Driver {
     /// Waits out the backoff delay while peers keep timing out. False when the client was
     /// closed meanwhile.
     async fn wait_before_retry(&mut self) -> bool {
-        let delay = self.backoff.next_delay();
-        let attempt = self.backoff.attempt();
-        self.ctx.events.deliver(Event::Reconnecting { attempt, delay }).await;
+        let delay = self.session.handle_retry();
+        self.flush_events().await;
         let until = self.now() + delay;
         loop {
             if self.ctx.shared.is_closed() {

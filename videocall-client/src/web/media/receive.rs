@@ -1,10 +1,13 @@
 //! Receiving media: per peer, a jitter buffer and a WebCodecs `VideoDecoder` for the camera and
 //! for the screen (drawn to the canvas whose id [`canvas_id`] gives), and an `AudioDecoder`
 //! feeding a playout lane. Receivers report each stream to its sender once a second and ask
-//! it for a key frame after a loss; reports addressed to this page come out as [`Notice`]s.
+//! it for a key frame after a loss; reports addressed to this page come out as [`Notice`]s
+//! (key frame requests in them come out of the session core as rate-limited events).
 //!
 //! A peer's malformed packet or failing decoder never affects other peers: it is counted, the
-//! decoder is rebuilt, and the stream waits for the next key frame.
+//! decoder is rebuilt, and the stream waits for the next key frame. Pictures larger than
+//! [`picture::MAX_SIDE`] are refused and counted ([`PeerMediaStats::oversized`]): a key frame
+//! declaring one is not decoded, and a decoded one never resizes a canvas.
 
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -27,8 +30,8 @@ use super::playout::{Lane, Playout};
 use super::{MediaError, Rate};
 use crate::event::{Event, PeerKey};
 use crate::jitter::{Frame, JitterBuffer, JitterConfig, Output, VideoCodec};
-use crate::packet;
 use crate::web::{ClientHandle, js};
+use crate::{packet, picture};
 
 /// How often each stream is reported to its sender.
 const REPORT_INTERVAL: Duration = Duration::from_secs(1);
@@ -45,7 +48,9 @@ pub fn canvas_id(kind: MediaType, peer: &PeerKey) -> String {
 /// Something addressed to this page's senders.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notice {
-    /// A receiver needs a key frame of this kind.
+    /// A receiver needs a key frame of this kind. No longer produced: receivers' requests now
+    /// arrive as the rate-limited [`Event::KeyframeRequested`] from the session core, shared with
+    /// native clients; the variant stays so existing matches keep compiling.
     KeyframeRequested(MediaType),
     /// A receiver's report on this page's stream of `kind`.
     Report {
@@ -89,6 +94,8 @@ pub struct PeerMediaStats {
     pub video_lost: u64,
     /// Packets from this peer that could not be used.
     pub malformed: u64,
+    /// Camera and screen pictures refused for their size (above [`picture::MAX_SIDE`]).
+    pub oversized: u64,
     /// Whether the peer shares its screen (frames arrived in the last two seconds).
     pub screen_active: bool,
 }
@@ -211,29 +218,21 @@ impl Receiver {
         let Ok(report) = DiagnosticsPacket::parse_from_bytes(&wrapper.data) else {
             return Vec::new();
         };
-        let for_me = match (report.sender_session, self.me) {
-            (0, _) | (_, None) => report.sender_id == self.client.user().as_str(),
-            (session, Some(me)) => session == me.get(),
-        };
-        if !for_me {
+        if !packet::report_is_for(&report, self.client.user(), self.me) {
             return Vec::new();
         }
+        // A key frame request in it was already handled (and rate-limited) by the session.
         let kind = report.media_type.enum_value_or_default();
-        let mut notices = Vec::new();
-        if report.keyframe_request {
-            notices.push(Notice::KeyframeRequested(kind));
-        }
         let fps = match kind {
             MediaType::AUDIO => report.audio_metrics.fps_received,
             _ => report.video_metrics.fps_received,
         };
-        notices.push(Notice::Report {
+        vec![Notice::Report {
             receiver: wrapper.email.clone(),
             kind,
             fps: f64::from(fps),
             frames_lost: report.frames_lost,
-        });
-        notices
+        }]
     }
 
     fn send_report(&mut self, key: &PeerKey, user: &str, kind: MediaType, keyframe_request: bool) {
@@ -346,12 +345,14 @@ impl PeerMedia {
             (stats.video_fps, stats.video_kbps) = video.rate.current(now);
             stats.video_lost = video.jitter.stats().lost;
             stats.malformed += video.errors;
+            stats.oversized += video.drawn.oversized.get();
         }
         if let Some(screen) = &mut self.screen {
             stats.screen_frames = screen.drawn.count.get();
             stats.screen_fps = screen.rate.current(now).0;
             stats.screen_active = now.saturating_sub(screen.last_packet) < Duration::from_secs(2);
             stats.malformed += screen.errors;
+            stats.oversized += screen.drawn.oversized.get();
         }
         if let Some(audio) = &mut self.audio {
             stats.audio_packets = audio.packets;
@@ -434,6 +435,12 @@ impl VideoStream {
             return false;
         }
         if frame.key {
+            if picture::keyframe_size(&frame.data).is_some_and(|(w, h)| !picture::allowed(w, h)) {
+                // Refused without asking for another key frame: the sender would send the same.
+                self.drawn.refuse();
+                self.decoder = None; // its deltas must not decode on an older picture
+                return true;
+            }
             let Some(codec) = VideoCodec::sniff(&frame.data) else { return false };
             if self.decoder.as_ref().is_none_or(|d| d.codec != codec) {
                 match Decoder::new(codec, self.canvas.clone(), self.drawn.clone()) {
@@ -456,14 +463,19 @@ impl VideoStream {
     }
 }
 
-/// Frames drawn on a stream's canvas.
+/// Frames drawn on a stream's canvas, and pictures refused for their size.
 #[derive(Default)]
 struct Drawn {
     count: Cell<u64>,
     first: Cell<Option<Duration>>,
+    oversized: Cell<u64>,
 }
 
 impl Drawn {
+    fn refuse(&self) {
+        self.oversized.set(self.oversized.get() + 1);
+    }
+
     fn record(&self) {
         if self.count.get() == 0 {
             self.first.set(Some(js::monotonic()));
@@ -484,7 +496,9 @@ struct Decoder {
 impl Decoder {
     fn new(codec: VideoCodec, canvas: String, drawn: Rc<Drawn>) -> Result<Self, MediaError> {
         let output = Closure::<dyn FnMut(VideoFrame)>::new(move |frame: VideoFrame| {
-            if draw(&canvas, &frame) {
+            if !picture::allowed(frame.display_width(), frame.display_height()) {
+                drawn.refuse();
+            } else if draw(&canvas, &frame) {
                 drawn.record();
             }
             frame.close();
@@ -512,7 +526,8 @@ impl Drop for Decoder {
     }
 }
 
-/// Draws `frame` on the canvas with id `canvas`, sized to the frame; false when there is none.
+/// Draws `frame` on the canvas with id `canvas`, sized to the frame (the caller has checked
+/// the size against [`picture::MAX_SIDE`]); false when there is no such canvas.
 fn draw(canvas: &str, frame: &VideoFrame) -> bool {
     let Some(element) = web_sys::window()
         .and_then(|w| w.document())
