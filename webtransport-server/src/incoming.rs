@@ -1,8 +1,9 @@
 //! What a client sends, as a stream of [`Incoming`]: one packet per unidirectional stream or
 //! datagram.
 //!
-//! Streams are read **one at a time, in the order they were accepted**, so packets keep the
-//! client's order and the server holds at most one partly read packet per connection. Streams
+//! Streams are read **one at a time, in the order the client opened them** (of those accepted),
+//! so packets keep the client's order and the server holds at most one partly read packet per
+//! connection. Streams
 //! accepted behind it wait with their bytes in QUIC's buffers, which the connection receive
 //! window bounds; reading them concurrently would not deliver anything sooner (packets are
 //! relayed in order) but would let a client park up to a packet per stream in our memory.
@@ -49,10 +50,10 @@ pub(crate) struct Limits {
 
 struct Reader {
     connection: Connection,
-    /// Accepted streams behind the one being read, oldest first. Bounded by
+    /// Accepted streams behind the one being read. Bounded by
     /// `limits.max_waiting`: the accept branch is disabled while it is full.
     waiting: VecDeque<RecvStream>,
-    /// The oldest accepted stream, being read.
+    /// The stream being read: the first the client opened of those accepted.
     reading: Option<Read>,
     limits: Limits,
     /// False once the connection reported an error: accept nothing more, finish what is queued.
@@ -84,7 +85,7 @@ impl Reader {
     async fn next(&mut self) -> Option<Incoming> {
         loop {
             if self.reading.is_none()
-                && let Some(stream) = self.waiting.pop_front()
+                && let Some(stream) = self.next_in_line()
             {
                 let limits = self.limits;
                 self.reading = Some(read_packet(stream, limits).boxed());
@@ -112,6 +113,14 @@ impl Reader {
                 else => return None,
             }
         }
+    }
+
+    /// The waiting stream the client opened first. wtransport hands streams over as several
+    /// tasks read their headers, so the accept order can differ from the client's by a few;
+    /// stream ids grow in the order the client opened them.
+    fn next_in_line(&mut self) -> Option<RecvStream> {
+        let (index, _) = self.waiting.iter().enumerate().min_by_key(|(_, stream)| stream.id())?;
+        self.waiting.remove(index)
     }
 
     fn closed(&mut self, error: wtransport::error::ConnectionError) {
