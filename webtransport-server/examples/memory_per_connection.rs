@@ -35,8 +35,13 @@ const DEFAULT_CONNECTIONS: usize = 200;
 /// Bytes per write: a few QUIC packets.
 const CHUNK: usize = 16 * 1024;
 
-/// The hoard is complete once no connection could write anything for this long.
+/// Pause before measuring a state (and how long an open waits for stream credit).
 const SETTLED: Duration = Duration::from_secs(2);
+
+/// A stream is full once the server granted no credit for this long. Credit comes back as the
+/// server reads the stream in line, which waits for its bytes to arrive: on loopback with 200
+/// connections sending at once, losses and retransmissions take seconds.
+const BLOCKED: Duration = Duration::from_secs(5);
 
 /// Longest the whole hoard may take.
 const HOARD_DEADLINE: Duration = Duration::from_secs(60);
@@ -165,9 +170,13 @@ async fn measure(server: &ServerProcess, n: usize) -> anyhow::Result<()> {
         .await
         .context("the hoard did not settle in time")?;
     // What the clients wrote may still be in flight (or being retransmitted) to the server.
-    settle().await;
-    let hoarded = server.rss()?;
+    let hoarded = steady_rss(server).await?;
 
+    let closed =
+        connections.iter().filter(|c| c.quic_connection().close_reason().is_some()).count();
+    if let Some(reason) = connections.iter().find_map(|c| c.quic_connection().close_reason()) {
+        eprintln!("{closed} connections closed during the measurement, e.g. {reason}");
+    }
     let per = |rss: u64| rss.saturating_sub(baseline) as f64 / n as f64 / 1024.0;
     let stream_count: usize = all.iter().map(Vec::len).sum();
     println!("connections                  {n}");
@@ -193,6 +202,21 @@ async fn measure(server: &ServerProcess, n: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The server's RSS once it stopped growing (three samples a second apart within 0.5%).
+async fn steady_rss(server: &ServerProcess) -> anyhow::Result<u64> {
+    let mut samples = vec![server.rss()?];
+    while samples.len() < 60 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        samples.push(server.rss()?);
+        if let [.., a, _, c] = samples[..]
+            && c.abs_diff(a) * 200 <= a
+        {
+            return Ok(c);
+        }
+    }
+    bail!("the server's memory did not settle: {samples:?}")
+}
+
 async fn settle() {
     tokio::time::sleep(SETTLED).await;
 }
@@ -213,36 +237,49 @@ async fn heartbeat(connection: Connection) {
     }
 }
 
-/// Opens streams until the server grants no more, then writes on all of them until its flow
-/// control blocks every write; returns the streams, still open.
+/// Opens streams until the server grants no more and writes on all of them until its flow
+/// control blocks every write; returns the streams, still open. The first stream is opened
+/// and filled alone, so that it is the one the server reads (it holds a nearly full packet in
+/// ours) while the others fill the connection window in quinn. (Were another stream the one
+/// being read while the window is full, the server would wait for it until `stream_timeout`.)
 async fn hoard(
     connection: &Connection,
     max_packet_bytes: usize,
     written: &AtomicU64,
 ) -> Vec<SendStream> {
+    let chunk = vec![7u8; CHUNK];
     let mut streams = Vec::new();
     while let Ok(Ok(opening)) = tokio::time::timeout(SETTLED, connection.open_uni()).await {
         match opening.await {
-            Ok(stream) => streams.push(stream),
+            Ok(mut stream) => {
+                if streams.is_empty() {
+                    fill(&mut stream, &chunk, max_packet_bytes, written).await;
+                    // Let the server take it up before the others compete for its window.
+                    settle().await;
+                }
+                streams.push(stream);
+            }
             Err(_) => break,
         }
     }
-    let chunk = vec![7u8; CHUNK];
-    let fills = streams.iter_mut().map(|stream| {
-        let chunk = &chunk;
-        async move {
-            let mut sent = 0;
-            while sent + CHUNK < max_packet_bytes {
-                match tokio::time::timeout(SETTLED, stream.write(chunk)).await {
-                    Ok(Ok(n)) => {
-                        sent += n;
-                        written.fetch_add(n as u64, Relaxed);
-                    }
-                    _ => break,
-                }
-            }
-        }
-    });
+    let fills =
+        streams.iter_mut().skip(1).map(|stream| fill(stream, &chunk, max_packet_bytes, written));
     futures::future::join_all(fills).await;
     streams
+}
+
+/// Writes on `stream` without finishing it, stopping short of the packet limit (a hoarder
+/// holds bytes back; it does not send an oversized packet), until the server's flow control
+/// blocks it.
+async fn fill(stream: &mut SendStream, chunk: &[u8], max_packet_bytes: usize, written: &AtomicU64) {
+    let mut sent = 0;
+    while sent + chunk.len() < max_packet_bytes {
+        match tokio::time::timeout(BLOCKED, stream.write(chunk)).await {
+            Ok(Ok(n)) => {
+                sent += n;
+                written.fetch_add(n as u64, Relaxed);
+            }
+            _ => break,
+        }
+    }
 }
