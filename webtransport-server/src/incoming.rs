@@ -3,11 +3,10 @@
 //!
 //! Streams are read **one at a time, in the order the client opened them** (of those accepted),
 //! so packets keep the client's order and the server holds at most one partly read packet per
-//! connection. Streams
-//! accepted behind it wait with their bytes in QUIC's buffers, which the connection receive
-//! window bounds; reading them concurrently would not deliver anything sooner (packets are
-//! relayed in order) but would let a client park up to a packet per stream in our memory.
-//! Everything runs inside the one connection task: no task per packet.
+//! connection. The streams behind it wait with their bytes in QUIC's buffers, which the
+//! connection receive window bounds; reading them concurrently would not deliver anything
+//! sooner (packets are relayed in order) but would let a client park up to a packet per stream
+//! in our memory. Everything runs inside the one connection task: no task per packet.
 //!
 //! | what a client can make us hold | bound | when reached |
 //! |---|---|---|
