@@ -5,15 +5,16 @@
 //!
 //! `cargo run --release -p webtransport-server --example memory_per_connection -- 200`
 //!
-//! Every connection joins a room of its own (no fan-out), sends a heartbeat datagram every two
-//! seconds (so the relay's idle timer does not end it), opens unidirectional streams until the
-//! server grants no more, and writes on each, never finishing it and stopping short of the packet
-//! limit, until the server's flow control blocks every write. Loopback only; ends by itself.
+//! Every connection comes from a loopback address of its own (127.1.0.1, …) and joins a room of
+//! its own (no fan-out), sends a heartbeat datagram every two seconds (so the relay's idle timer
+//! does not end it), opens unidirectional streams until the server grants no more, and writes on
+//! each, never finishing it and stopping short of the packet limit, until the server's flow
+//! control blocks every write. Loopback only; ends by itself.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -26,6 +27,7 @@ use videocall_relay::{Relay, RelayConfig};
 use videocall_types::protos::media_packet::media_packet::MediaType;
 use videocall_types::{MediaPacket, PacketType, PacketWrapper};
 use webtransport_server::{Config, Identity};
+use wtransport::endpoint::endpoint_side;
 use wtransport::tls::Sha256Digest;
 use wtransport::{ClientConfig, Connection, Endpoint, SendStream};
 
@@ -139,24 +141,18 @@ fn parse_hash(hex: &str) -> anyhow::Result<[u8; 32]> {
 }
 
 async fn measure(server: &ServerProcess, n: usize) -> anyhow::Result<()> {
-    let config = ClientConfig::builder()
-        .with_bind_default()
-        .with_server_certificate_hashes([Sha256Digest::new(server.hash)])
-        .build();
-    let endpoint = Endpoint::client(config)?;
-    let url = |i: usize| format!("https://127.0.0.1:{}/lobby/u{i}/room{i}", server.addr.port());
-
     // One connection first, so that what every server allocates once is in the baseline.
-    let warm = endpoint.connect(url(n)).await?;
+    let warm = connect(server, n).await?;
     settle().await;
     drop(warm);
     settle().await;
     let baseline = server.rss()?;
 
-    let mut connections = Vec::with_capacity(n);
+    let mut clients = Vec::with_capacity(n);
     for i in 0..n {
-        connections.push(endpoint.connect(url(i)).await?);
+        clients.push(connect(server, i).await?);
     }
+    let connections: Vec<Connection> = clients.iter().map(|(_, c)| c.clone()).collect();
     let heartbeats: Vec<_> =
         connections.iter().cloned().map(|c| tokio::spawn(heartbeat(c))).collect();
     settle().await;
@@ -199,7 +195,27 @@ async fn measure(server: &ServerProcess, n: usize) -> anyhow::Result<()> {
         task.abort();
     }
     drop(all);
+    drop(clients);
     Ok(())
+}
+
+/// Connects client `i` from a loopback address of its own (127.1.0.1, 127.1.0.2, …), as many
+/// clients on many addresses would, so that a per-address connection cap does not refuse the
+/// measurement. Each joins a room of its own.
+async fn connect(
+    server: &ServerProcess,
+    i: usize,
+) -> anyhow::Result<(Endpoint<endpoint_side::Client>, Connection)> {
+    let [a, b, c] = [i / 62_500 % 250, i / 250 % 250, i % 250].map(|x| x as u8);
+    let local = SocketAddr::from((Ipv4Addr::new(127, 1 + a, b, c + 1), 0));
+    let config = ClientConfig::builder()
+        .with_bind_address(local)
+        .with_server_certificate_hashes([Sha256Digest::new(server.hash)])
+        .build();
+    let endpoint = Endpoint::client(config)?;
+    let url = format!("https://127.0.0.1:{}/lobby/u{i}/room{i}", server.addr.port());
+    let connection = endpoint.connect(url).await?;
+    Ok((endpoint, connection))
 }
 
 /// The server's RSS once it stopped growing (three samples a second apart within 0.5%).
