@@ -42,6 +42,9 @@ pub enum Error {
     /// `Config::max_idle_timeout` is beyond what QUIC can express.
     #[error("QUIC idle timeout out of range")]
     IdleTimeout,
+    /// A flow-control window in `Config` is beyond what QUIC can express (2^62 - 1 bytes).
+    #[error("QUIC window of {0} bytes out of range")]
+    Window(u64),
     /// The QUIC endpoint could not be set up on the socket.
     #[error("cannot start the QUIC endpoint: {0}")]
     Endpoint(#[source] std::io::Error),

@@ -10,7 +10,6 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use videocall_relay::Relay;
 use videocall_types::CloseReason;
-use wtransport::config::QuicTransportConfig;
 use wtransport::endpoint::endpoint_side;
 use wtransport::{Endpoint, ServerConfig, VarInt};
 
@@ -18,10 +17,6 @@ use crate::Error;
 use crate::config::Config;
 use crate::identity::{Identity, SelfSignedRenewal};
 use crate::session;
-
-/// Unidirectional streams an HTTP/3 client keeps open besides WebTransport's: control, QPACK
-/// encoder and QPACK decoder.
-const H3_UNI_STREAMS: u32 = 3;
 
 /// How long the closed endpoint gets to deliver its last CONNECTION_CLOSE frames.
 const CLOSE_GRACE: Duration = Duration::from_secs(1);
@@ -102,20 +97,16 @@ fn renew(endpoint: &Endpoint<endpoint_side::Server>, renewal: &SelfSignedRenewal
     }
 }
 
+/// The endpoint's configuration: `identity`, and every QUIC limit from `config`.
 fn server_config(
     bound: wtransport::config::ServerConfigBuilder<wtransport::config::states::WantsIdentity>,
     identity: Identity,
     config: &Config,
 ) -> Result<ServerConfig, Error> {
-    let mut transport = QuicTransportConfig::default();
-    let uni_streams = config.max_incoming_streams.saturating_add(H3_UNI_STREAMS);
-    transport.max_concurrent_uni_streams(wtransport::quinn::VarInt::from_u32(uni_streams));
-    Ok(bound
-        .with_custom_transport(identity.into_inner(), transport)
-        .keep_alive_interval(Some(config.keep_alive))
-        .max_idle_timeout(Some(config.max_idle_timeout))
-        .map_err(|_| Error::IdleTimeout)?
-        .build())
+    let mut server =
+        bound.with_custom_transport(identity.into_inner(), config.quic_transport()?).build();
+    Config::bound_incoming(server.quic_config_mut());
+    Ok(server)
 }
 
 /// Refuses new connections while the open ones end, then closes the endpoint.

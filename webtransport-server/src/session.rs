@@ -45,11 +45,12 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
     };
     Span::current().record("session", session.id().get());
     tracing::debug!("joined");
-    let packets = incoming::packets(
-        connection.clone(),
-        config.max_incoming_streams as usize,
-        config.max_packet_bytes,
-    );
+    let limits = incoming::Limits {
+        max_waiting: config.max_incoming_streams as usize,
+        max_packet_bytes: config.max_packet_bytes,
+        stream_timeout: config.stream_timeout,
+    };
+    let packets = incoming::packets(connection.clone(), limits);
     let keepalive = Keepalive { ping_interval: None, idle_timeout: config.idle_timeout };
     let reason =
         connection::serve(session, packets, Sender::new(connection.clone()), keepalive).await;
