@@ -61,6 +61,12 @@ pub struct Config {
     #[arg(long, env = "WEBSOCKET_URL")]
     pub websocket_url: Option<String>,
 
+    /// Take the client's scheme and host from `Forwarded` / `X-Forwarded-Host` /
+    /// `X-Forwarded-Proto`. Only behind a proxy that sets them and drops clients' own: anyone
+    /// can send them.
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
+    pub trust_forwarded_headers: bool,
+
     /// Video codec the browser app encodes with by default.
     #[arg(long, env = "VIDEO_CODEC", default_value = "vp9", value_parser = ["vp9", "vp8"])]
     pub video_codec: String,
@@ -135,5 +141,15 @@ impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         <Self as clap::Parser>::parse_from(["actix-api"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_headers_are_untrusted_by_default() {
+        assert!(!Config::defaults().trust_forwarded_headers);
     }
 }

@@ -4,6 +4,8 @@
 //! [`run`] takes sockets the caller bound and a shutdown future, so tests run servers on port 0.
 
 mod config;
+mod host;
+mod refused;
 mod routes;
 mod server;
 mod state;

@@ -99,6 +99,7 @@ pub async fn run(
         config: config.clone(),
         certificate_hash,
         webtransport_port,
+        refused: Default::default(),
     });
 
     let http = http_server(listeners.http, state, &config)?;
