@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
+use crate::origin::AllowedOrigin;
+
 /// Command line and environment of `actix-api`.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -66,6 +68,12 @@ pub struct Config {
     /// can send them.
     #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
     pub trust_forwarded_headers: bool,
+
+    /// Web origins allowed to open WebSockets, comma-separated (`https://meet.example.com`, or
+    /// `*` for any). The page's own host is always allowed, and so is a client sending no
+    /// `Origin` (the CLI, the bot). Unset: also any localhost/127.0.0.1/[::1] origin.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<AllowedOrigin>,
 
     /// Video codec the browser app encodes with by default.
     #[arg(long, env = "VIDEO_CODEC", default_value = "vp9", value_parser = ["vp9", "vp8"])]
@@ -146,10 +154,27 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
     use super::*;
 
     #[test]
-    fn forwarded_headers_are_untrusted_by_default() {
-        assert!(!Config::defaults().trust_forwarded_headers);
+    fn forwarded_headers_are_untrusted_and_origins_default_by_default() {
+        let config = Config::defaults();
+        assert!(!config.trust_forwarded_headers);
+        assert!(config.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn allowed_origins_are_a_comma_separated_list_of_origins() {
+        let args =
+            ["actix-api", "--allowed-origins", "https://a.example, *", "--trust-forwarded-headers"];
+        let config = Config::try_parse_from(args).unwrap();
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert_eq!(config.allowed_origins[1], AllowedOrigin::Any);
+        assert!(config.trust_forwarded_headers);
+        assert!(Config::try_parse_from(["actix-api", "--allowed-origins", "a.example"]).is_err());
     }
 }

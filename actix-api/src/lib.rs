@@ -5,11 +5,14 @@
 
 mod config;
 mod host;
+mod origin;
 mod refused;
 mod routes;
 mod server;
 mod state;
+mod upgrade;
 mod websocket;
 
 pub use config::Config;
+pub use origin::{AllowedOrigin, InvalidOrigin, Origin};
 pub use server::{Error, Listeners, run};

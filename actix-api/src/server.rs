@@ -11,6 +11,7 @@ use videocall_relay::bus::{Bus, LocalBus, NatsBus, NatsOptions};
 use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
+use crate::origin::OriginPolicy;
 use crate::state::AppState;
 use crate::{routes, websocket};
 
@@ -99,6 +100,7 @@ pub async fn run(
         config: config.clone(),
         certificate_hash,
         webtransport_port,
+        origins: OriginPolicy::new(config.allowed_origins.clone()),
         refused: Default::default(),
     });
 

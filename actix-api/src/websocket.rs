@@ -11,6 +11,7 @@ use videocall_relay::connection::{Incoming, Keepalive, Outgoing, serve};
 use videocall_types::{CloseReason, RoomId, UserId};
 
 use crate::state::AppState;
+use crate::upgrade;
 
 /// Query parameters of the lobby URL.
 #[derive(Debug, Deserialize)]
@@ -20,7 +21,8 @@ pub(crate) struct LobbyQuery {
     ext: Option<String>,
 }
 
-/// Upgrades to a WebSocket and joins the room, or answers 400 for invalid ids.
+/// Upgrades to a WebSocket and joins the room, or refuses with an HTTP error: 400 for invalid
+/// ids, then [`upgrade::accept`]'s refusals.
 pub(crate) async fn lobby(
     req: HttpRequest,
     body: web::Payload,
@@ -40,6 +42,9 @@ pub(crate) async fn lobby(
             ));
         }
     };
+    // Before any room work: a request that is no WebSocket handshake from an allowed origin
+    // must not join (a join announces the session to the room and the bus).
+    let (response, ws, messages) = upgrade::accept(&req, body, &state)?;
     let ext = matches!(query.ext.as_deref(), Some("1" | "true"));
     let session = match state.relay.join(user, room, ext).await {
         Ok(session) => session,
@@ -48,7 +53,6 @@ pub(crate) async fn lobby(
             return Ok(crate::routes::error(status, &err.to_string()));
         }
     };
-    let (response, ws, messages) = actix_ws::handle(&req, body)?;
     let max = state.config.max_packet_bytes;
     let messages =
         messages.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
