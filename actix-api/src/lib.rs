@@ -4,6 +4,7 @@
 //! [`run`] takes sockets the caller bound and a shutdown future, so tests run servers on port 0.
 
 mod config;
+mod headers;
 mod host;
 mod origin;
 mod refused;

@@ -105,3 +105,18 @@ pub(crate) async fn status_page() -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(include_str!("../static/index.html"))
 }
+
+/// `GET /status.js`: the status page's script, a file of its own so the CSP needs no inline
+/// script.
+pub(crate) async fn status_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("../static/status.js"))
+}
+
+/// `GET /status.css`: the status page's style sheet.
+pub(crate) async fn status_style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../static/status.css"))
+}

@@ -13,7 +13,7 @@ use webtransport_server::SelfSignedRenewal;
 use crate::config::Config;
 use crate::origin::OriginPolicy;
 use crate::state::AppState;
-use crate::{routes, websocket};
+use crate::{headers, routes, websocket};
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -167,6 +167,7 @@ fn http_server(
     let ui_dir = config.ui_dir.clone();
     let server = HttpServer::new(move || {
         let app = App::new()
+            .wrap(headers::security_headers())
             .app_data(state.clone())
             .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
             .route("/healthz", web::get().to(routes::healthz))
@@ -179,7 +180,10 @@ fn http_server(
             );
         match &ui_dir {
             Some(dir) => app.service(spa(dir)),
-            None => app.default_service(web::get().to(routes::status_page)),
+            None => app
+                .route("/status.js", web::get().to(routes::status_script))
+                .route("/status.css", web::get().to(routes::status_style))
+                .default_service(web::get().to(routes::status_page)),
         }
     })
     // Nagle's algorithm adds tens of milliseconds to small media packets.
