@@ -65,8 +65,8 @@ pub struct Config {
 
     /// Take the client's scheme and host from `Forwarded` / `X-Forwarded-Host` /
     /// `X-Forwarded-Proto`. Only behind a proxy that sets them and drops clients' own: anyone
-    /// can send them.
-    #[arg(long, env = "TRUST_FORWARDED_HEADERS")]
+    /// can send them. The variable takes true/false, yes/no, on/off or 1/0.
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", value_parser = clap::builder::BoolishValueParser::new())]
     pub trust_forwarded_headers: bool,
 
     /// Web origins allowed to open WebSockets, comma-separated (`https://meet.example.com`, or
