@@ -20,7 +20,7 @@ fi
 rm -rf "$out.tmp" && mkdir -p "$out.tmp/pkg"
 wasm-bindgen --target web --no-typescript --out-dir "$out.tmp/pkg" \
   "$target_dir/wasm32-unknown-unknown/$built/yew-ui.wasm"
-cp yew-ui/static/index.html yew-ui/static/style.css "$out.tmp/"
+cp yew-ui/static/index.html yew-ui/static/boot.js yew-ui/static/style.css "$out.tmp/"
 rm -rf "$out" && mv "$out.tmp" "$out"
 size=$(gzip -9 -c "$out/pkg/yew-ui_bg.wasm" | wc -c)
 echo "==> built $out (wasm $(stat -c %s "$out/pkg/yew-ui_bg.wasm") bytes, $size gzipped)"

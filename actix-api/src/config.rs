@@ -7,6 +7,8 @@ use std::time::Duration;
 use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
+use crate::origin::AllowedOrigin;
+
 /// Command line and environment of `actix-api`.
 #[derive(Debug, Clone, clap::Parser)]
 #[command(
@@ -69,6 +71,18 @@ pub struct Config {
     /// the page's own origin with `ws`/`wss`.
     #[arg(long, env = "WEBSOCKET_URL")]
     pub websocket_url: Option<String>,
+
+    /// Take the client's scheme and host from `Forwarded` / `X-Forwarded-Host` /
+    /// `X-Forwarded-Proto`. Only behind a proxy that sets them and drops clients' own: anyone
+    /// can send them. The variable takes true/false, yes/no, on/off or 1/0.
+    #[arg(long, env = "TRUST_FORWARDED_HEADERS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub trust_forwarded_headers: bool,
+
+    /// Web origins allowed to open WebSockets, comma-separated (`https://meet.example.com`, or
+    /// `*` for any). The page's own host is always allowed, and so is a client sending no
+    /// `Origin` (the CLI, the bot). Unset: also any localhost/127.0.0.1/[::1] origin.
+    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<AllowedOrigin>,
 
     /// Video codec the browser app encodes with by default.
     #[arg(long, env = "VIDEO_CODEC", default_value = "vp9", value_parser = ["vp9", "vp8"])]
@@ -145,5 +159,32 @@ impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
         <Self as clap::Parser>::parse_from(["actix-api"])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[test]
+    fn forwarded_headers_are_untrusted_and_origins_default_by_default() {
+        let config = Config::defaults();
+        assert!(!config.trust_forwarded_headers);
+        assert!(config.allowed_origins.is_empty());
+    }
+
+    #[test]
+    fn allowed_origins_are_a_comma_separated_list_of_origins() {
+        let args =
+            ["actix-api", "--allowed-origins", "https://a.example, *", "--trust-forwarded-headers"];
+        let config = Config::try_parse_from(args).unwrap();
+        assert_eq!(config.allowed_origins.len(), 2);
+        assert_eq!(config.allowed_origins[1], AllowedOrigin::Any);
+        assert!(config.trust_forwarded_headers);
+        assert!(Config::try_parse_from(["actix-api", "--allowed-origins", "a.example"]).is_err());
     }
 }

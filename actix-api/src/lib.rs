@@ -4,10 +4,16 @@
 //! [`run`] takes sockets the caller bound and a shutdown future, so tests run servers on port 0.
 
 mod config;
+mod headers;
+mod host;
+mod origin;
+mod refused;
 mod routes;
 mod server;
 mod state;
+mod upgrade;
 mod websocket;
 
 pub use config::Config;
+pub use origin::{AllowedOrigin, InvalidOrigin, Origin};
 pub use server::{Error, Listeners, run};

@@ -6,6 +6,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
+use crate::host::RequestHost;
+use crate::refused::Refusal;
 use crate::state::AppState;
 
 /// A JSON error body: `{"error": "..."}`.
@@ -33,6 +35,7 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut body = String::with_capacity(4096);
     state.relay.metrics().render(&mut body);
+    state.refused.render(&mut body);
     let _ = writeln!(
         body,
         "# HELP videocall_bus_connected Whether the bus is connected.\n\
@@ -56,22 +59,25 @@ pub(crate) async fn certificate_hash(state: web::Data<AppState>) -> HttpResponse
 }
 
 /// `GET /api/v1/config`: what the browser app needs to connect, decided at run time. URLs
-/// default to the host the page was loaded from, so the same build works on any host.
+/// default to the host the page was loaded from, so the same build works on any host; a host
+/// that does not parse is a 400.
 pub(crate) async fn client_config(
     request: actix_web::HttpRequest,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let info = request.connection_info();
-    let host = info.host();
-    let secure = info.scheme() == "https";
-    let websocket = state
-        .config
-        .websocket_url
-        .clone()
-        .unwrap_or_else(|| format!("{}://{host}", if secure { "wss" } else { "ws" }));
+    let host = match RequestHost::of(&request, state.config.trust_forwarded_headers) {
+        Ok(host) => host,
+        Err(err) => {
+            state.refused.count(Refusal::BadHost);
+            return error(StatusCode::BAD_REQUEST, &err.to_string());
+        }
+    };
+    let websocket = state.config.websocket_url.clone().unwrap_or_else(|| {
+        format!("{}://{}", if host.secure { "wss" } else { "ws" }, host.authority)
+    });
     let webtransport = state.config.webtransport_url.clone().or_else(|| {
         let port = state.webtransport_port?;
-        Some(format!("https://{}:{port}", host_name(host)))
+        Some(format!("https://{}:{port}", host.authority.host()))
     });
     // Browsers take certificate hashes only for short-lived self-signed certificates; a
     // certificate from files is validated the usual way.
@@ -83,14 +89,6 @@ pub(crate) async fn client_config(
         "video_codec": state.config.video_codec,
         "max_packet_bytes": state.config.max_packet_bytes,
     }))
-}
-
-/// The host name of a `Host` header value (`name`, `name:port`, `[v6]:port`).
-fn host_name(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().map_or(host, |v6| &host[..v6.len() + 2]);
-    }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
 }
 
 /// Lower-case hex of `bytes`.
@@ -108,15 +106,17 @@ pub(crate) async fn status_page() -> HttpResponse {
         .body(include_str!("../static/index.html"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::host_name;
+/// `GET /status.js`: the status page's script, a file of its own so the CSP needs no inline
+/// script.
+pub(crate) async fn status_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("../static/status.js"))
+}
 
-    #[test]
-    fn host_names_lose_their_port() {
-        assert_eq!(host_name("example.com"), "example.com");
-        assert_eq!(host_name("127.0.0.1:8080"), "127.0.0.1");
-        assert_eq!(host_name("[::1]:8080"), "[::1]");
-        assert_eq!(host_name("[::1]"), "[::1]");
-    }
+/// `GET /status.css`: the status page's style sheet.
+pub(crate) async fn status_style() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../static/status.css"))
 }

@@ -11,8 +11,9 @@ use videocall_relay::bus::{Bus, LocalBus, NatsBus, redact_url};
 use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
+use crate::origin::OriginPolicy;
 use crate::state::AppState;
-use crate::{routes, websocket};
+use crate::{headers, routes, websocket};
 
 /// How long shutdown waits for the relay's last bus messages to be published.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -102,6 +103,8 @@ pub async fn run(
         config: config.clone(),
         certificate_hash,
         webtransport_port,
+        origins: OriginPolicy::new(config.allowed_origins.clone()),
+        refused: Default::default(),
     });
 
     let http = http_server(listeners.http, state, &config)?;
@@ -172,6 +175,7 @@ fn http_server(
     let ui_dir = config.ui_dir.clone();
     let server = HttpServer::new(move || {
         let app = App::new()
+            .wrap(headers::security_headers())
             .app_data(state.clone())
             .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
             .route("/healthz", web::get().to(routes::healthz))
@@ -184,7 +188,10 @@ fn http_server(
             );
         match &ui_dir {
             Some(dir) => app.service(spa(dir)),
-            None => app.default_service(web::get().to(routes::status_page)),
+            None => app
+                .route("/status.js", web::get().to(routes::status_script))
+                .route("/status.css", web::get().to(routes::status_style))
+                .default_service(web::get().to(routes::status_page)),
         }
     })
     // Nagle's algorithm adds tens of milliseconds to small media packets.

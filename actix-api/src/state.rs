@@ -7,6 +7,8 @@ use videocall_relay::Relay;
 use webtransport_server::CertificateHash;
 
 use crate::config::Config;
+use crate::origin::OriginPolicy;
+use crate::refused::Refused;
 
 /// Shared state of the HTTP app.
 pub(crate) struct AppState {
@@ -17,6 +19,10 @@ pub(crate) struct AppState {
     pub(crate) certificate_hash: Option<watch::Receiver<CertificateHash>>,
     /// The port of the embedded WebTransport listener, when it runs here.
     pub(crate) webtransport_port: Option<u16>,
+    /// Which origins may open WebSockets (`ALLOWED_ORIGINS`).
+    pub(crate) origins: OriginPolicy,
+    /// Requests refused before any room work.
+    pub(crate) refused: Refused,
 }
 
 impl AppState {

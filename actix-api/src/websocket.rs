@@ -1,6 +1,8 @@
 //! `GET /lobby/{user}/{room}`: the WebSocket transport. One binary message is one
 //! `PacketWrapper`, both ways; everything else is the relay's [`serve`] loop.
 
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, CloseCode};
 use bytes::Bytes;
@@ -11,6 +13,7 @@ use videocall_relay::connection::{Incoming, Keepalive, Outgoing, serve};
 use videocall_types::{CloseReason, RoomId, UserId};
 
 use crate::state::AppState;
+use crate::upgrade;
 
 /// Query parameters of the lobby URL.
 #[derive(Debug, Deserialize)]
@@ -20,7 +23,8 @@ pub(crate) struct LobbyQuery {
     ext: Option<String>,
 }
 
-/// Upgrades to a WebSocket and joins the room, or answers 400 for invalid ids.
+/// Upgrades to a WebSocket and joins the room, or refuses with an HTTP error: 400 for invalid
+/// ids, then [`upgrade::accept`]'s refusals.
 pub(crate) async fn lobby(
     req: HttpRequest,
     body: web::Payload,
@@ -40,13 +44,14 @@ pub(crate) async fn lobby(
             ));
         }
     };
+    // Before any room work: a request that is no WebSocket handshake from an allowed origin
+    // must not join (a join announces the session to the room and the bus).
+    let (response, ws, messages) = upgrade::accept(&req, body, &state)?;
     let ext = matches!(query.ext.as_deref(), Some("1" | "true"));
     let unavailable = |reason: &str| {
         Ok(crate::routes::error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason))
     };
-    // Without a peer address (not a TCP connection) the connection counts as the loopback's.
-    let ip = req.peer_addr().map_or(std::net::Ipv6Addr::LOCALHOST.into(), |addr| addr.ip());
-    let permit = match state.relay.admit(ip) {
+    let permit = match state.relay.admit(client_ip(&req, state.config.trust_forwarded_headers)) {
         Ok(permit) => permit,
         Err(reason) => return unavailable(reason.description()),
     };
@@ -54,7 +59,6 @@ pub(crate) async fn lobby(
         Ok(session) => session,
         Err(err) => return unavailable(&err.to_string()),
     };
-    let (response, ws, messages) = actix_ws::handle(&req, body)?;
     let max = state.config.max_packet_bytes;
     let messages =
         messages.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
@@ -73,6 +77,23 @@ pub(crate) async fn lobby(
         .instrument(span),
     );
     Ok(response)
+}
+
+/// The address the connection caps count a request under: the TCP peer, or, behind a trusted
+/// proxy, the client it names in `Forwarded` / `X-Forwarded-For`. Without either (not a TCP
+/// connection) it counts as the loopback's.
+fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> IpAddr {
+    let forwarded = trust_forwarded
+        .then(|| req.connection_info().realip_remote_addr().and_then(parse_ip))
+        .flatten();
+    forwarded
+        .or_else(|| req.peer_addr().map(|addr| addr.ip()))
+        .unwrap_or(IpAddr::V6(Ipv6Addr::LOCALHOST))
+}
+
+/// An address as proxies write it: `ip`, `ip:port` or `[v6]:port`.
+fn parse_ip(text: &str) -> Option<IpAddr> {
+    text.parse::<SocketAddr>().map(|addr| addr.ip()).or_else(|_| text.parse()).ok()
 }
 
 /// Turns WebSocket messages into relay input; answers pings on the way.
@@ -131,5 +152,24 @@ impl Outgoing for WsOutgoing {
             description: Some(reason.description().to_owned()),
         };
         let _ = self.0.close(Some(close)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ip;
+
+    #[test]
+    fn proxies_addresses_parse_with_or_without_a_port() {
+        for (text, ip) in [
+            ("203.0.113.7", "203.0.113.7"),
+            ("203.0.113.7:5555", "203.0.113.7"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("2001:db8::1", "2001:db8::1"),
+        ] {
+            assert_eq!(parse_ip(text), Some(ip.parse().unwrap()), "{text}");
+        }
+        assert_eq!(parse_ip("unknown"), None);
+        assert_eq!(parse_ip("_hidden"), None);
     }
 }

@@ -9,10 +9,11 @@ use serde_json::Value;
 /// Liveness limit for each step of the page (a few hundred milliseconds when healthy).
 const STEP: Duration = Duration::from_secs(20);
 
-/// Serves `pages/selftest.html` as the index of a temporary UI directory.
+/// Serves `pages/selftest.html` (and its script) as the index of a temporary UI directory.
 async fn selftest_server() -> anyhow::Result<(Server, tempfile::TempDir)> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("index.html"), include_str!("pages/selftest.html"))?;
+    std::fs::write(dir.path().join("selftest.js"), include_str!("pages/selftest.js"))?;
     Ok((Server::static_dir(dir.path()).await?, dir))
 }
 
