@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::packets::{heartbeat, parse, plain_media, routed_media, sequence, server_event};
-use common::{Server, ws_close_code, ws_recv, ws_send, wt_recv, wt_send};
+use common::{Server, ws_close_code, ws_recv, ws_send, wt_recv, wt_send, wt_send_refusable};
 use futures::SinkExt;
 use tokio_tungstenite::tungstenite::Message;
 use videocall_types::protos::server_packet::server_packet::Event;
@@ -151,7 +151,7 @@ async fn bad_webtransport_streams_close_with_the_documented_code() {
         [(vec![0x0b], CloseReason::Malformed), (vec![0u8; 20_000], CloseReason::TooLarge)]
     {
         let mallory = server.wt("mallory", "r1", false).await;
-        wt_send(&mallory, &packet).await;
+        wt_send_refusable(&mallory, &packet).await;
         let closed = tokio::time::timeout(LONG, mallory.closed()).await.unwrap();
         match closed {
             wtransport::error::ConnectionError::ApplicationClosed(close) => {

@@ -215,6 +215,16 @@ pub async fn wt_send(connection: &wtransport::Connection, packet: &[u8]) {
     stream.finish().await.unwrap();
 }
 
+/// Sends bytes on their own unidirectional stream, accepting that the server may stop the stream
+/// before it is finished (it does so to one longer than the packet limit, which QUIC flow
+/// control already holds at the limit).
+pub async fn wt_send_refusable(connection: &wtransport::Connection, bytes: &[u8]) {
+    let mut stream = connection.open_uni().await.unwrap().await.unwrap();
+    if stream.write_all(bytes).await.is_ok() {
+        let _ = stream.finish().await;
+    }
+}
+
 /// The next packet (one unidirectional stream) within `within`.
 pub async fn wt_recv(connection: &wtransport::Connection, within: Duration) -> Option<Vec<u8>> {
     let mut stream = tokio::time::timeout(within, connection.accept_uni()).await.ok()?.ok()?;
