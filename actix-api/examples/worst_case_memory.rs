@@ -28,8 +28,8 @@ fn rss_kib(pid: u32) -> u64 {
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
-fn video(seq: u64, key: bool, len: usize) -> Vec<u8> {
-    let kind = MediaType::VIDEO;
+/// A media packet with our routing header and `len` bytes of payload.
+fn media(kind: MediaType, key: bool, seq: u64, len: usize) -> Vec<u8> {
     let inner = MediaPacket { media_type: kind.into(), data: vec![7; len], ..Default::default() };
     let route = RoutingHeader {
         media_type: kind.into(),
@@ -37,20 +37,6 @@ fn video(seq: u64, key: bool, len: usize) -> Vec<u8> {
         sequence: seq,
         ..Default::default()
     };
-    PacketWrapper {
-        packet_type: PacketType::MEDIA.into(),
-        data: inner.write_to_bytes().unwrap(),
-        route: MessageField::some(route),
-        ..Default::default()
-    }
-    .write_to_bytes()
-    .unwrap()
-}
-
-fn audio(seq: u64) -> Vec<u8> {
-    let kind = MediaType::AUDIO;
-    let inner = MediaPacket { media_type: kind.into(), data: vec![3; 2000], ..Default::default() };
-    let route = RoutingHeader { media_type: kind.into(), sequence: seq, ..Default::default() };
     PacketWrapper {
         packet_type: PacketType::MEDIA.into(),
         data: inner.write_to_bytes().unwrap(),
@@ -88,11 +74,11 @@ async fn publisher(server: SocketAddr, room: String) {
     while started.elapsed() < SEND_FOR {
         tick.tick().await;
         // 64 KiB of video and one audio packet every 20 ms: ~3.4 MB/s, under the 4 MB/s limit.
-        let packet = video(seq, seq % 50 == 0, 64 * 1024);
+        let packet = media(MediaType::VIDEO, seq % 50 == 0, seq, 64 * 1024);
         if ws.send(Message::Binary(packet.into())).await.is_err() {
             return;
         }
-        let _ = ws.send(Message::Binary(audio(seq).into())).await;
+        let _ = ws.send(Message::Binary(media(MediaType::AUDIO, true, seq, 2000).into())).await;
         seq += 1;
     }
 }
