@@ -632,6 +632,11 @@ fn stamped_user(user: &str) -> bool {
     UserId::new(user).is_ok_and(|id| id.as_str() == user)
 }
 
+/// Whether streams of this raw `MediaType` have key frames (video and screen).
+fn has_keyframes(media_type: i32) -> bool {
+    [MediaType::VIDEO, MediaType::SCREEN].iter().any(|kind| *kind as i32 == media_type)
+}
+
 /// Whether a participant named on the bus has a valid user id.
 fn valid_peer(peer: &Peer) -> bool {
     stamped_user(&peer.user)
@@ -659,13 +664,18 @@ fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, 
                 }
             }
         }
-        Presence::KeyframeRequest(media_type) => {
+        // Only streams with key frames: each media type has its own request timer, so any
+        // other number would be a fresh timer (and a fresh request) every time.
+        Presence::KeyframeRequest(media_type) if has_keyframes(media_type) => {
             if let Some(member) = room.local(about) {
                 let interval = shared.config.outbox.keyframe_request_interval;
                 member.request_keyframe(media_type, interval, now, &shared.metrics);
             }
         }
-        Presence::Joined(_) | Presence::Left(_) | Presence::Roster(_) => {
+        Presence::Joined(_)
+        | Presence::Left(_)
+        | Presence::Roster(_)
+        | Presence::KeyframeRequest(_) => {
             shared.metrics.bus_malformed.fetch_add(1, Relaxed);
         }
     }

@@ -276,3 +276,20 @@ async fn a_flood_of_sync_requests_gets_one_roster_a_second() {
     // At most one answer (and perhaps one periodic roster) in that time.
     assert!(published() - before <= 2, "{} rosters", published() - before);
 }
+
+#[tokio::test]
+async fn forged_key_frame_requests_for_made_up_media_types_are_refused() {
+    let t = two_instances(ConnectionLimits::default()).await;
+    let rx = t.alice.receiver();
+    drain(&rx).await;
+    let malformed = || t.a.metrics().bus_malformed.load(Relaxed);
+    let before = malformed();
+    // Each made-up type would have had a request timer of its own: a request per message.
+    for media_type in 100..200 {
+        let request = Presence::KeyframeRequest(media_type).encode();
+        t.forger.publish(subject::presence(&t.room, t.alice.id()), request).await.unwrap();
+    }
+    eventually_async(|| async { malformed() == before + 100 }).await;
+    assert!(drain(&rx).await.is_empty(), "alice is asked for nothing");
+    assert_eq!(t.a.metrics().keyframe_requests.load(Relaxed), 0);
+}
