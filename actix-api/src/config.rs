@@ -100,6 +100,11 @@ pub struct Config {
     #[arg(long, env = "RATE_LIMIT_BYTES", default_value_t = 4_000_000)]
     pub rate_limit_bytes: u32,
 
+    /// Microseconds a packet for a WebSocket may wait for others to join its write (rounded up
+    /// to the runtime's millisecond timer tick); 0 writes as soon as anything is queued.
+    #[arg(long, env = "WS_WRITE_INTERVAL_MICROS", default_value_t = 500)]
+    pub ws_write_interval_micros: u64,
+
     /// Seconds between WebSocket pings.
     #[arg(long, env = "PING_INTERVAL_SECS", default_value_t = 5)]
     pub ping_interval_secs: u64,
@@ -144,6 +149,11 @@ impl Config {
     /// WebSocket ping interval.
     pub fn ping_interval(&self) -> Duration {
         Duration::from_secs(self.ping_interval_secs.max(1))
+    }
+
+    /// How long a WebSocket's first waiting packet waits for others to join its write.
+    pub fn ws_write_interval(&self) -> Duration {
+        Duration::from_micros(self.ws_write_interval_micros)
     }
 
     /// Silent-client timeout.

@@ -10,8 +10,8 @@ use crate::host::RequestHost;
 use crate::refused::Refusal;
 use crate::state::AppState;
 
-/// An accepted handshake: the `101` response, the sending half and the incoming messages.
-pub(crate) type Upgrade = (HttpResponse, actix_ws::Session, actix_ws::MessageStream);
+/// An accepted handshake: the `101` response (without its body yet) and the client's bytes.
+pub(crate) type Upgrade = (actix_http::ResponseBuilder, web::Payload);
 
 /// Why a `/lobby` request is not upgraded; its response is a JSON error.
 #[derive(Debug, thiserror::Error)]
@@ -66,12 +66,15 @@ pub(crate) fn accept(
         tracing::debug!(?origin, "websocket refused: origin not allowed");
         return Err(Refused::Origin);
     }
-    // actix_ws checks the rest (`Connection: upgrade`, version 13, a 16-byte key; the route
+    // actix-http checks the rest (`Connection: upgrade`, version 13, a 16-byte key; the route
     // is GET only) and has no side effect until the response is returned.
-    actix_ws::handle(req, body).map_err(|err| {
-        state.refused.count(Refusal::BadHandshake);
-        Refused::BadHandshake(err.to_string())
-    })
+    match actix_http::ws::handshake(req.head()) {
+        Ok(response) => Ok((response, body)),
+        Err(err) => {
+            state.refused.count(Refusal::BadHandshake);
+            Err(Refused::BadHandshake(err.to_string()))
+        }
+    }
 }
 
 /// Whether an `Upgrade` header lists the `websocket` protocol (any version suffix).

@@ -276,3 +276,58 @@ async fn shutdown_tells_clients_to_go_away() {
     assert_eq!(ws_close_code(&mut ws).await, Some(CloseReason::GoingAway.code()));
     stopping.await.unwrap().unwrap();
 }
+
+/// The frames a client may send in pieces (RFC 6455 §5.4) are joined, within the packet limit;
+/// pings are answered with the same payload; a burst of packets arrives whole and in order
+/// although the writer batches them.
+#[tokio::test]
+async fn websocket_fragments_are_joined_pings_answered_and_bursts_kept_in_order() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+
+    let server = Server::start(|c| c.max_packet_bytes = 10_000).await;
+    let mut alice = server.ws("alice", "r1", false).await;
+    let mut bob = server.ws("bob", "r1", false).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let packet = plain_media(MediaType::VIDEO, "alice", true, 1, 3_000);
+    let pieces: Vec<&[u8]> = packet.chunks(packet.len() / 3 + 1).collect();
+    assert_eq!(pieces.len(), 3);
+    for (i, piece) in pieces.iter().enumerate() {
+        let opcode = if i == 0 { OpCode::Data(Data::Binary) } else { OpCode::Data(Data::Continue) };
+        let frame = Frame::message(piece.to_vec(), opcode, i == pieces.len() - 1);
+        alice.send(Message::Frame(frame)).await.unwrap();
+    }
+    let got = ws_recv(&mut bob, LONG).await.expect("the joined packet");
+    assert_eq!(parse(&got).email, "alice");
+    assert_eq!(parse(&got).data, parse(&packet).data);
+
+    bob.send(Message::Ping(b"are you there".to_vec().into())).await.unwrap();
+    let pong = loop {
+        match tokio::time::timeout(LONG, bob.next()).await.unwrap().unwrap().unwrap() {
+            Message::Pong(payload) => break payload,
+            _ => continue,
+        }
+    };
+    assert_eq!(&pong[..], b"are you there");
+
+    for seq in 0..200 {
+        ws_send(&mut alice, plain_media(MediaType::VIDEO, "alice", true, seq, 100)).await;
+    }
+    for seq in 0..200 {
+        let got = ws_recv(&mut bob, LONG).await.expect("every packet of the burst");
+        assert_eq!(sequence(&got), seq, "in order");
+    }
+
+    // Pieces that add up to more than a packet are closed as too large.
+    let mut mallory = server.ws("mallory", "r1", false).await;
+    for i in 0..3 {
+        let opcode = if i == 0 { OpCode::Data(Data::Binary) } else { OpCode::Data(Data::Continue) };
+        mallory
+            .send(Message::Frame(Frame::message(vec![0u8; 4_000], opcode, false)))
+            .await
+            .unwrap();
+    }
+    assert_eq!(ws_close_code(&mut mallory).await, Some(CloseReason::TooLarge.code()));
+}

@@ -27,4 +27,3 @@ pub use admission::Permit;
 pub use config::{ConnectionLimits, OutboxLimits, RateLimit, RelayConfig};
 pub use metrics::Metrics;
 pub use relay::{Driver, JoinError, Receiver, Relay, Session};
-pub use room::Outbound;

@@ -357,7 +357,10 @@ impl Outbox {
         self.streams.retain(|key, _| key.sender != sender);
     }
 
-    fn is_stalled(&self, now: Instant) -> bool {
+    /// Whether packets have waited longer than `stall_timeout` without any being taken: the
+    /// receiver stopped reading. Pushes check it; a writer that is not the one polling the queue
+    /// checks it too, for a quiet room where no push comes.
+    pub fn is_stalled(&self, now: Instant) -> bool {
         self.busy_since
             .is_some_and(|since| now.saturating_duration_since(since) > self.limits.stall_timeout)
     }

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -21,7 +22,7 @@ use crate::control::{self, Peer, Presence};
 use crate::metrics::Metrics;
 use crate::outbox::{Class, StreamKey};
 use crate::rate::RateLimiter;
-use crate::room::{Member, Outbound, Room};
+use crate::room::{Member, Room};
 
 /// How often an instance re-announces its sessions and expires silent remote ones.
 const PRESENCE_INTERVAL: Duration = Duration::from_secs(5);
@@ -424,7 +425,7 @@ impl Session {
     }
 
     /// The reading end of this session's outbound queue, usable while the session handles
-    /// client packets.
+    /// client packets and after it is gone (to send the last words).
     pub fn receiver(&self) -> Receiver {
         Receiver {
             member: self.member.clone(),
@@ -433,15 +434,16 @@ impl Session {
         }
     }
 
-    /// The last packet to send before closing for `reason`, for clients that asked for SERVER
-    /// packets. Also records the reason for the close counters.
-    pub fn farewell(&mut self, reason: CloseReason) -> Option<Bytes> {
+    /// Ends the session for `reason`: its writer stops sending queued packets, says its last
+    /// words and closes. When the relay closed it first (shutdown, a receiver hopelessly
+    /// behind), that reason stands.
+    pub fn close(&mut self, reason: CloseReason) {
         self.close_reason.get_or_insert(reason);
-        self.member.ext.then(|| control::error(reason))
+        self.member.close(reason);
     }
 }
 
-/// The reading end of a session's outbound queue.
+/// The reading end of a session's outbound queue: what a transport's writer sends.
 pub struct Receiver {
     member: Arc<Member>,
     metrics: Arc<Metrics>,
@@ -454,38 +456,46 @@ impl Receiver {
         self.stall_timeout
     }
 
-    /// Waits for the next packet to send to the client, or for the reason to close.
-    pub async fn next(&self) -> Outbound {
-        loop {
-            if let Some(next) = self.member.poll_outbound(now()) {
-                if let Outbound::Packet(packet) = &next {
-                    self.metrics.packets_out.fetch_add(1, Relaxed);
-                    self.metrics.bytes_out.fetch_add(packet.len() as u64, Relaxed);
-                }
-                return next;
-            }
-            self.member.wait().await;
+    /// Moves up to `max` queued packets into `batch` (in queue order) at once: `Ready(Ok)` with
+    /// at least one; `Pending` with none, and the task is woken when there are some; or the
+    /// reason the connection must close. One lock and one wake-up per batch, not per packet.
+    pub fn poll_batch(
+        &self,
+        cx: &mut Context<'_>,
+        batch: &mut Vec<Bytes>,
+        max: usize,
+    ) -> Poll<Result<(), CloseReason>> {
+        let before = batch.len();
+        let polled = self.member.poll_batch(cx, now(), batch, max);
+        if let Poll::Ready(Ok(())) = polled {
+            let taken = &batch[before..];
+            let bytes: usize = taken.iter().map(Bytes::len).sum();
+            self.metrics.packets_out.fetch_add(taken.len() as u64, Relaxed);
+            self.metrics.bytes_out.fetch_add(bytes as u64, Relaxed);
         }
+        polled
     }
 
-    /// Waits until packets are queued, then moves up to `max` of them into `batch` (in queue
-    /// order) at once; `Err` with the reason when the connection must close instead. One lock
-    /// and one wake-up per batch rather than per packet.
+    /// [`Self::poll_batch`] as a future.
     pub async fn next_batch(&self, batch: &mut Vec<Bytes>, max: usize) -> Result<(), CloseReason> {
-        loop {
-            let before = batch.len();
-            if let Some(reason) = self.member.poll_batch(now(), batch, max) {
-                return Err(reason);
-            }
-            let taken = &batch[before..];
-            if !taken.is_empty() {
-                let bytes: usize = taken.iter().map(Bytes::len).sum();
-                self.metrics.packets_out.fetch_add(taken.len() as u64, Relaxed);
-                self.metrics.bytes_out.fetch_add(bytes as u64, Relaxed);
-                return Ok(());
-            }
-            self.member.wait().await;
-        }
+        std::future::poll_fn(|cx| self.poll_batch(cx, batch, max)).await
+    }
+
+    /// Whether packets have waited longer than the stall timeout with the writer taking none:
+    /// the client stopped reading (or its connection did).
+    pub fn stalled(&self) -> bool {
+        self.member.stalled(now())
+    }
+
+    /// Why the session was closed, once it was.
+    pub fn closed(&self) -> Option<CloseReason> {
+        self.member.closed()
+    }
+
+    /// The packet to send before closing for `reason`: a `ServerError` naming it, for clients
+    /// that asked for SERVER packets; nothing for a normal close.
+    pub fn last_words(&self, reason: CloseReason) -> Option<Bytes> {
+        (self.member.ext && reason != CloseReason::Normal).then(|| control::error(reason))
     }
 }
 
@@ -503,7 +513,9 @@ impl Drop for Session {
             }
         }
         shared.announce(&self.room.id, session, Presence::Left(self.member.peer.clone()));
-        let reason = self.close_reason.or(self.member.closed()).unwrap_or(CloseReason::Normal);
+        // What the client was told wins over what the session saw afterwards (a connection that
+        // ends once the relay has closed it reads as a normal end).
+        let reason = self.member.closed().or(self.close_reason).unwrap_or(CloseReason::Normal);
         shared.metrics.closed(reason);
         shared.metrics.sessions.fetch_sub(1, Relaxed);
         tracing::debug!(room = %self.room.id, session = %session, reason = reason.as_str(), "left");

@@ -6,10 +6,12 @@
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use tokio::sync::{Notify, OnceCell, oneshot};
+use futures::task::AtomicWaker;
+use tokio::sync::{OnceCell, oneshot};
 use videocall_types::{CloseReason, RoomId, SessionId, UserId};
 
 use crate::config::OutboxLimits;
@@ -31,7 +33,8 @@ pub(crate) struct Member {
     /// Whether the client asked for SERVER packets (`?ext=1`).
     pub(crate) ext: bool,
     state: Mutex<MemberState>,
-    notify: Notify,
+    /// The writer's task, woken when there is something new for it (one writer per member).
+    writer: AtomicWaker,
 }
 
 #[derive(Debug)]
@@ -40,15 +43,6 @@ struct MemberState {
     closed: Option<CloseReason>,
     /// When a key frame of each media type was last requested from this member.
     keyframe_asked: HashMap<i32, Instant>,
-}
-
-/// What a session's writer should do next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outbound {
-    /// Send this packet.
-    Packet(Bytes),
-    /// Close the connection for this reason.
-    Close(CloseReason),
 }
 
 impl Member {
@@ -62,7 +56,7 @@ impl Member {
                 closed: None,
                 keyframe_asked: HashMap::new(),
             }),
-            notify: Notify::new(),
+            writer: AtomicWaker::new(),
         }
     }
 
@@ -114,7 +108,7 @@ impl Member {
             }
         }
         drop(state);
-        self.notify.notify_one();
+        self.writer.wake();
         None
     }
 
@@ -154,7 +148,7 @@ impl Member {
     /// Marks the member closed (the first reason wins) and wakes its writer.
     pub(crate) fn close(&self, reason: CloseReason) {
         lock(&self.state).closed.get_or_insert(reason);
-        self.notify.notify_one();
+        self.writer.wake();
     }
 
     /// The reason the member was closed, if it was.
@@ -162,39 +156,38 @@ impl Member {
         lock(&self.state).closed
     }
 
-    /// Takes the next thing to do, or `None` when there is nothing yet.
-    pub(crate) fn poll_outbound(&self, now: Instant) -> Option<Outbound> {
-        let mut state = lock(&self.state);
-        if let Some(reason) = state.closed {
-            return Some(Outbound::Close(reason));
-        }
-        state.outbox.pop(now).map(Outbound::Packet)
-    }
-
-    /// Takes up to `max` waiting packets into `batch` under one lock; `Some` when the member is
-    /// closed instead (what is still queued is not sent).
+    /// Takes up to `max` waiting packets into `batch` under one lock, in queue order: `Ready`
+    /// with at least one, `Pending` (the writer's task is woken when that changes) with none,
+    /// or `Ready(Err)` when the member is closed (what is still queued is not sent).
     pub(crate) fn poll_batch(
         &self,
+        cx: &mut Context<'_>,
         now: Instant,
         batch: &mut Vec<Bytes>,
         max: usize,
-    ) -> Option<CloseReason> {
+    ) -> Poll<Result<(), CloseReason>> {
+        // Register before looking, so that a push between the look and the return still wakes.
+        self.writer.register(cx.waker());
         let mut state = lock(&self.state);
         if let Some(reason) = state.closed {
-            return Some(reason);
+            return Poll::Ready(Err(reason));
         }
+        let before = batch.len();
         while batch.len() < max {
             match state.outbox.pop(now) {
                 Some(packet) => batch.push(packet),
                 None => break,
             }
         }
-        None
+        if batch.len() == before {
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(()))
     }
 
-    /// Waits until something may be ready.
-    pub(crate) async fn wait(&self) {
-        self.notify.notified().await;
+    /// Whether packets have waited longer than the stall timeout with the writer taking none.
+    pub(crate) fn stalled(&self, now: Instant) -> bool {
+        lock(&self.state).outbox.is_stalled(now)
     }
 
     fn forget_sender(&self, sender: SessionId) {

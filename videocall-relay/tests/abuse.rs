@@ -3,19 +3,20 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::{Out, next};
 use protobuf::Message;
 use videocall_relay::bus::{Bus, LocalBus, LocalHub};
 use videocall_relay::control::{Peer, Presence};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{
-    ConnectionLimits, JoinError, Outbound, Receiver, Relay, RelayConfig, Session,
-};
+use videocall_relay::{ConnectionLimits, JoinError, Receiver, Relay, RelayConfig, Session};
 use videocall_types::{
     CloseReason, PacketType, PacketWrapper, RoomId, SessionId, UserId, subject, wire,
 };
@@ -46,9 +47,9 @@ async fn join_from(
 }
 
 /// Everything queued for `rx` right now.
-async fn drain(rx: &Receiver) -> Vec<Outbound> {
+async fn drain(rx: &Receiver) -> Vec<Out> {
     let mut out = Vec::new();
-    while let Ok(next) = tokio::time::timeout(Duration::from_millis(20), rx.next()).await {
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(20), next(rx)).await {
         out.push(next);
     }
     out
@@ -131,12 +132,12 @@ async fn one_participants_key_exchange_flood_disconnects_no_one() {
     }
     alice.handle_packet(&key_exchange(100)).unwrap();
     let got = drain(&bob.receiver()).await;
-    assert!(got.iter().all(|o| matches!(o, Outbound::Packet(_))), "bob stays connected");
+    assert!(got.iter().all(|o| matches!(o, Out::Packet(_))), "bob stays connected");
     let from = |user: &str| {
         got.iter()
             .filter_map(|o| match o {
-                Outbound::Packet(p) => PacketWrapper::parse_from_bytes(p).ok(),
-                Outbound::Close(_) => None,
+                Out::Packet(p) => PacketWrapper::parse_from_bytes(p).ok(),
+                Out::Close(_) => None,
             })
             .filter(|w| w.packet_type.enum_value() == Ok(PacketType::RSA_PUB_KEY))
             .filter(|w| w.email == user)

@@ -2,13 +2,17 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{Out, next};
 use protobuf::{Message, MessageField};
 use videocall_relay::bus::{LocalBus, LocalHub};
+use videocall_relay::connection::{Incoming, Watch, read};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{JoinError, Outbound, Receiver, Relay, RelayConfig, Session};
+use videocall_relay::{JoinError, Receiver, Relay, RelayConfig, Session};
 use videocall_types::protos::media_packet::VideoMetadata;
 use videocall_types::protos::server_packet::server_packet::Event;
 use videocall_types::{
@@ -75,10 +79,10 @@ fn audio(seq: u64) -> Vec<u8> {
 }
 
 /// Everything queued for `rx` right now (without waiting).
-async fn drain(rx: &Receiver) -> Vec<Outbound> {
+async fn drain(rx: &Receiver) -> Vec<Out> {
     let mut out = Vec::new();
-    while let Ok(next) = tokio::time::timeout(Duration::from_millis(20), rx.next()).await {
-        let closed = matches!(next, Outbound::Close(_));
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(20), next(rx)).await {
+        let closed = matches!(next, Out::Close(_));
         out.push(next);
         if closed {
             break;
@@ -87,16 +91,16 @@ async fn drain(rx: &Receiver) -> Vec<Outbound> {
     out
 }
 
-fn wrappers(out: &[Outbound]) -> Vec<PacketWrapper> {
+fn wrappers(out: &[Out]) -> Vec<PacketWrapper> {
     out.iter()
         .filter_map(|o| match o {
-            Outbound::Packet(p) => Some(PacketWrapper::parse_from_bytes(p).unwrap()),
-            Outbound::Close(_) => None,
+            Out::Packet(p) => Some(PacketWrapper::parse_from_bytes(p).unwrap()),
+            Out::Close(_) => None,
         })
         .collect()
 }
 
-fn server_events(out: &[Outbound]) -> Vec<Event> {
+fn server_events(out: &[Out]) -> Vec<Event> {
     wrappers(out)
         .into_iter()
         .filter(|w| w.packet_type.enum_value() == Ok(PacketType::SERVER))
@@ -104,7 +108,7 @@ fn server_events(out: &[Outbound]) -> Vec<Event> {
         .collect()
 }
 
-fn media_only(out: &[Outbound]) -> Vec<PacketWrapper> {
+fn media_only(out: &[Out]) -> Vec<PacketWrapper> {
     wrappers(out)
         .into_iter()
         .filter(|w| w.packet_type.enum_value() == Ok(PacketType::MEDIA))
@@ -282,9 +286,7 @@ async fn a_receiver_that_stops_reading_is_dropped_without_hurting_the_others() {
     // 20 s of audio at 50 packets/s; bob reads, `stalled` never does.
     for seq in 0..1000 {
         alice.handle_packet(&audio(seq)).unwrap();
-        while let Ok(Outbound::Packet(_)) =
-            tokio::time::timeout(Duration::ZERO, bob_rx.next()).await
-        {
+        while let Ok(Out::Packet(_)) = tokio::time::timeout(Duration::ZERO, next(&bob_rx)).await {
             delivered += 1;
         }
         tokio::time::advance(Duration::from_millis(20)).await;
@@ -293,7 +295,7 @@ async fn a_receiver_that_stops_reading_is_dropped_without_hurting_the_others() {
     // It was cut off once it had taken nothing for the stall timeout, holding at most one
     // lane's worth of packets until then.
     let stalled_out = drain(&stalled.receiver()).await;
-    assert_eq!(stalled_out, [Outbound::Close(CloseReason::SlowReceiver)]);
+    assert_eq!(stalled_out, [Out::Close(CloseReason::SlowReceiver)]);
     drop(stalled);
     assert_eq!(relay.metrics().closes(CloseReason::SlowReceiver), 1);
     let stall_packets = limits.stall_timeout.as_millis() / 20;
@@ -390,7 +392,57 @@ async fn shutdown_tells_every_session_to_go_away_and_refuses_new_ones() {
     let relay = relay();
     let alice = join(&relay, "alice", "r1", false).await;
     relay.shutdown();
-    assert_eq!(alice.receiver().next().await, Outbound::Close(CloseReason::GoingAway));
+    assert_eq!(next(&alice.receiver()).await, Out::Close(CloseReason::GoingAway));
     assert!(try_join(&relay, "late", "r1", false).await.is_err());
     assert!(!relay.is_ready());
+}
+
+/// Client input that never ends: a keep-alive every second.
+fn alive_every_second() -> impl futures::Stream<Item = Incoming> + Unpin {
+    Box::pin(futures::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Some((Incoming::Alive, ()))
+    }))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_writer_that_stopped_is_noticed_by_the_reader_even_in_a_quiet_room() {
+    let relay = relay();
+    let mut alice = join(&relay, "alice", "r1", false).await;
+    let mut bob = join(&relay, "bob", "r1", false).await;
+    // Bob's writer (owned by someone else, e.g. the HTTP server) never takes the one packet;
+    // no further packet comes whose push would notice.
+    alice.handle_packet(&audio(1)).unwrap();
+    let start = tokio::time::Instant::now();
+    let mut input = alive_every_second();
+    let reason = read(&mut bob, &mut input, Duration::from_secs(60), Watch::Writer).await;
+    assert_eq!(reason, CloseReason::SlowReceiver);
+    let stall = RelayConfig::default().outbox.stall_timeout;
+    let took = start.elapsed();
+    assert!(took > stall && took <= stall + stall / 4 + Duration::from_millis(1), "{took:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_reader_ends_when_the_relay_closes_the_session_or_the_client_goes_quiet() {
+    let relay = relay();
+    let mut alice = join(&relay, "alice", "r1", false).await;
+    let mut input = alive_every_second();
+    let reading = read(&mut alice, &mut input, Duration::from_secs(60), Watch::Writer);
+    let shutdown = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        relay.shutdown();
+        std::future::pending::<()>().await;
+    };
+    let reason = tokio::select! { reason = reading => reason, () = shutdown => unreachable!() };
+    assert_eq!(reason, CloseReason::GoingAway);
+
+    // A client that sends nothing is closed after the idle timeout, and not long after it.
+    let relay = self::relay();
+    let mut bob = join(&relay, "bob", "r1", false).await;
+    let start = tokio::time::Instant::now();
+    let mut silent = futures::stream::pending::<Incoming>();
+    let idle = Duration::from_secs(8);
+    assert_eq!(read(&mut bob, &mut silent, idle, Watch::Reader).await, CloseReason::Timeout);
+    let took = start.elapsed();
+    assert!(took >= idle && took <= idle + idle / 4 + Duration::from_millis(1), "{took:?}");
 }
