@@ -164,7 +164,7 @@ impl Shared {
 /// How the relay queues a packet from `sender`, or why it refuses it.
 fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Class, CloseReason> {
     match envelope.kind() {
-        None | Some(PacketType::SERVER) => Err(CloseReason::Unsupported),
+        None | Some(PacketType::SERVER | PacketType::HEALTH) => Err(CloseReason::Unsupported),
         Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => {
             Ok(Class::PeerControl { sender })
         }

@@ -17,12 +17,12 @@ const WIRE_I64: u8 = 1;
 const WIRE_LEN: u8 = 2;
 const WIRE_I32: u8 = 5;
 
-// PacketWrapper field numbers (packet_wrapper.proto).
+// PacketWrapper field numbers (packet_wrapper.proto; why these, in the crate README).
 const PW_PACKET_TYPE: u32 = 1;
 const PW_EMAIL: u32 = 2;
 const PW_DATA: u32 = 3;
 const PW_SESSION_ID: u32 = 4;
-const PW_ROUTE: u32 = 5;
+const PW_ROUTE: u32 = 1000;
 
 /// Why a buffer is not a well-formed envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -519,6 +519,20 @@ mod tests {
             assert_eq!(parsed.email, "zed");
         }
         assert!(accepted > 1000, "the test must exercise the accepting path ({accepted})");
+    }
+
+    #[test]
+    fn fields_newer_videocall_rs_clients_send_in_5_and_6_are_skipped_not_refused() {
+        // videocall-rs v4 protobuf/types/packet_wrapper.proto (commit
+        // 09726273c363a59360566740c16e5b8679dae393): MEDIA = 3, `uint32 simulcast_layer_id = 5`,
+        // `MediaKind media_kind = 6`; an earlier v4 (commit
+        // 6060df6d20207b13a2d4f98b6815f0f58b953753) had `ConnectionPhase connection_phase = 5`.
+        // Both are varints, where our routing header (a message) used to be field 5.
+        let buf = [0x08, 0x03, 0x1a, 0x01, 0x00, 0x28, 0x02, 0x30, 0x01];
+        let env = Envelope::read(&buf).unwrap();
+        assert_eq!((env.packet_type, env.route), (3, None));
+        let stamped = stamp(&buf, "bob", 5).unwrap();
+        assert!(stamped.starts_with(&buf), "their fields pass through untouched");
     }
 
     #[test]
