@@ -12,6 +12,7 @@ fuzz_target!(|data: &[u8]| {
     // ok: each expect is the property under test (a panic is how libFuzzer reports a finding).
     if let Ok(envelope) = Envelope::read(data) {
         let _ = envelope.media_route();
+        let _ = envelope.is_rtt_probe();
         let _ = envelope.kind();
         let stamped = stamp(data, "zed", 77).expect("a readable envelope can be stamped");
         let again = Envelope::read(&stamped).expect("a stamped envelope stays readable");

@@ -72,7 +72,7 @@ impl KeyframeLimiter {
         match kind {
             MediaType::VIDEO => Some(&mut self.video),
             MediaType::SCREEN => Some(&mut self.screen),
-            MediaType::AUDIO | MediaType::HEARTBEAT => None,
+            MediaType::AUDIO | MediaType::HEARTBEAT | MediaType::RTT => None,
         }
     }
 

@@ -109,7 +109,7 @@ pub fn route_of(media: &MediaPacket) -> RoutingHeader {
         MediaType::VIDEO | MediaType::SCREEN => {
             media.video_metadata.as_ref().map_or(0, |m| m.sequence)
         }
-        MediaType::HEARTBEAT => 0,
+        MediaType::HEARTBEAT | MediaType::RTT => 0,
     };
     RoutingHeader {
         media_type: media.media_type,

@@ -71,6 +71,10 @@ pub struct OutboxLimits {
     pub peer_control_bytes: usize,
     /// Bytes of key-exchange packets from all senders waiting for one receiver.
     pub peer_control_total_bytes: usize,
+    /// The receiver's own round-trip probes waiting to go back to it; more drops the oldest.
+    pub echo_packets: usize,
+    /// Bytes of round-trip probes waiting; more drops the oldest.
+    pub echo_bytes: usize,
     /// Audio, heartbeat and diagnostics packets waiting; more drops the oldest.
     pub lossy_packets: usize,
     /// Bytes of audio, heartbeat and diagnostics packets waiting; more drops the oldest.
@@ -96,6 +100,10 @@ impl Default for OutboxLimits {
             peer_control_packets: 16,
             peer_control_bytes: 64 << 10,
             peer_control_total_bytes: 1 << 20,
+            // Old clients probe about once a second (a few times a second while they choose a
+            // server); a probe is ~40 bytes. More waiting means the client stopped reading.
+            echo_packets: 16,
+            echo_bytes: 64 << 10,
             lossy_packets: 512,
             lossy_bytes: 1 << 20,
             video_packets: 1024,

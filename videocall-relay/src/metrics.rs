@@ -42,6 +42,11 @@ pub struct Metrics {
     pub bus_refused: AtomicU64,
     /// Key frame requests sent to publishers.
     pub keyframe_requests: AtomicU64,
+    /// Health reports (`PacketType` HEALTH) from old clients, dropped: they were meant for the
+    /// old server's own diagnostics. How many there are says how many old clients are in use.
+    pub health_reports_dropped: AtomicU64,
+    /// Round-trip probes (`MediaType` RTT) queued back to their senders.
+    pub rtt_echoes: AtomicU64,
     // Indexed by `reason as usize`: `ALL` lists the variants in declaration order.
     drops: [AtomicU64; DropReason::ALL.len()],
     closes: [AtomicU64; CloseReason::ALL.len()],
@@ -119,6 +124,18 @@ impl Metrics {
             "Key frame requests sent.",
             get(&self.keyframe_requests),
         );
+        metric(
+            "health_reports_dropped_total",
+            "counter",
+            "Old clients' health reports (packet type 5), dropped: meant for the old server.",
+            get(&self.health_reports_dropped),
+        );
+        metric(
+            "rtt_echoes_total",
+            "counter",
+            "Round-trip probes (media type 4) queued back to their senders.",
+            get(&self.rtt_echoes),
+        );
         let _ = writeln!(
             out,
             "# HELP videocall_dropped_packets_total Packets dropped for a receiver, by reason.\n\
@@ -158,9 +175,14 @@ mod tests {
         m.dropped(DropReason::LossyOldest);
         m.closed(CloseReason::Malformed);
         m.packets_in.fetch_add(3, Relaxed);
+        m.health_reports_dropped.fetch_add(2, Relaxed);
+        m.dropped(DropReason::EchoOldest);
         let mut out = String::new();
         m.render(&mut out);
         assert!(out.contains("videocall_packets_in_total 3\n"));
+        assert!(out.contains("videocall_health_reports_dropped_total 2\n"));
+        assert!(out.contains("videocall_rtt_echoes_total 0\n"));
+        assert!(out.contains("videocall_dropped_packets_total{reason=\"echo_oldest\"} 1\n"));
         assert!(out.contains("videocall_dropped_packets_total{reason=\"lossy_oldest\"} 1\n"));
         assert!(out.contains("videocall_closed_sessions_total{reason=\"malformed\"} 1\n"));
         assert!(out.contains("videocall_closed_sessions_total{reason=\"timeout\"} 0\n"));

@@ -1,14 +1,21 @@
 //! One receiver's outbound queue and its drop policy (pure: no I/O, time is passed in).
 //!
-//! Packets wait in five lanes, drained in priority order:
+//! Packets wait in six lanes, drained in priority order, except that echo and media take
+//! turns:
 //!
 //! | lane | holds | when full |
 //! |---|---|---|
 //! | control | what the server itself says (welcome, key frame requests) | never dropped: the receiver is disconnected ([`Push::Disconnect`]) |
 //! | peer control | key exchange and connection packets from other participants | per sender and per receiver: a sender over its share (16 packets, 64 KiB waiting) or a lane over 1 MiB drops the new packet, so one participant's flood never disconnects another |
 //! | presence | "joined" / "left" notices, at most one per participant | cannot fill: a notice that undoes a waiting one (joined, then left before it was sent) removes it, so the lane holds at most one notice per participant of the room |
+//! | echo | the receiver's own round-trip probes, sent back to it | the oldest probe is dropped (16 packets, 64 KiB) |
 //! | lossy | audio, heartbeats, diagnostics, media whose kind is unknown | the oldest packet is dropped |
 //! | video | video and screen frames | the new frame is dropped and that stream is skipped until its next key frame; the sender is asked for one once the lane has room again |
+//!
+//! An echo waits behind at most one media packet (lossy or video) and holds back at most one:
+//! after an echo, media goes next if any waits. A probe measures the path, not the room's media
+//! backlog, and a client that floods probes only slows its own media by half (it is also under
+//! the ingest rate limit).
 //!
 //! A receiver also never gets the delta frames of a stream before its first key frame (they
 //! cannot be decoded), and a receiver that has had work queued without taking any of it for
@@ -44,6 +51,9 @@ pub enum Class {
         /// The participant that sent it.
         sender: SessionId,
     },
+    /// A packet the receiver itself sent, returned to it (a round-trip probe): may be dropped,
+    /// oldest first; takes turns with media.
+    Echo,
     /// May be dropped, oldest first: audio, heartbeats, diagnostics, unknown media.
     Lossy,
     /// A video frame of `stream`; `keyframe` frames start a decodable run.
@@ -66,12 +76,19 @@ pub enum DropReason {
     LossyOldest,
     /// A key-exchange packet from a sender over its share of the receiver's queue.
     PeerControlFlood,
+    /// The oldest round-trip probe waiting to go back to its sender, pushed out by a new one.
+    EchoOldest,
 }
 
 impl DropReason {
     /// Every reason, for metrics.
-    pub const ALL: [DropReason; 4] =
-        [Self::VideoUntilKeyframe, Self::VideoQueueFull, Self::LossyOldest, Self::PeerControlFlood];
+    pub const ALL: [DropReason; 5] = [
+        Self::VideoUntilKeyframe,
+        Self::VideoQueueFull,
+        Self::LossyOldest,
+        Self::PeerControlFlood,
+        Self::EchoOldest,
+    ];
 
     /// A stable metrics label.
     pub const fn as_str(self) -> &'static str {
@@ -80,6 +97,7 @@ impl DropReason {
             Self::VideoQueueFull => "video_queue_full",
             Self::LossyOldest => "lossy_oldest",
             Self::PeerControlFlood => "peer_control_flood",
+            Self::EchoOldest => "echo_oldest",
         }
     }
 }
@@ -96,8 +114,8 @@ pub enum Push {
         /// Ask this stream's sender for a key frame.
         keyframe_request: Option<StreamKey>,
     },
-    /// Queued, after dropping the oldest lossy packet.
-    QueuedDroppingOldest,
+    /// Queued, after dropping the oldest packet of its lane (lossy or echo).
+    QueuedDroppingOldest(DropReason),
     /// The receiver cannot keep up and must be disconnected.
     Disconnect,
 }
@@ -122,6 +140,27 @@ impl Lane {
 
     fn fits(&self, len: usize, max_packets: usize, max_bytes: usize) -> bool {
         self.packets.len() < max_packets && self.bytes + len <= max_bytes
+    }
+
+    /// Queues `packet`, dropping the oldest packets until it fits in `max` (packets, bytes); a
+    /// packet larger than the whole lane is dropped itself, and the lane is left as it was.
+    /// Drops are reported as `reason`.
+    fn push_dropping_oldest(
+        &mut self,
+        packet: Bytes,
+        (max_packets, max_bytes): (usize, usize),
+        reason: DropReason,
+    ) -> Push {
+        if packet.len() > max_bytes || max_packets == 0 {
+            // It can never be queued; emptying the lane first would only lose the others too.
+            return Push::Dropped { reason, keyframe_request: None };
+        }
+        let mut dropped = false;
+        while !self.fits(packet.len(), max_packets, max_bytes) && self.pop().is_some() {
+            dropped = true;
+        }
+        self.push(packet);
+        if dropped { Push::QueuedDroppingOldest(reason) } else { Push::Queued }
     }
 }
 
@@ -254,6 +293,9 @@ pub struct Outbox {
     control: Lane,
     peer_control: PeerLane,
     notices: Notices,
+    echo: Lane,
+    /// Whether the last packet taken was an echo (media goes next, see the module docs).
+    echo_went_last: bool,
     lossy: Lane,
     video: Lane,
     streams: HashMap<StreamKey, StreamState>,
@@ -269,6 +311,8 @@ impl Outbox {
             control: Lane::default(),
             peer_control: PeerLane::default(),
             notices: Notices::default(),
+            echo: Lane::default(),
+            echo_went_last: false,
             lossy: Lane::default(),
             video: Lane::default(),
             streams: HashMap::new(),
@@ -281,13 +325,21 @@ impl Outbox {
         if self.is_stalled(now) {
             return Push::Disconnect;
         }
+        let limits = self.limits;
         let outcome = match class {
             Class::Control => self.push_control(packet),
             Class::PeerControl { sender } => self.peer_control.push(sender, packet, &self.limits),
-            Class::Lossy => self.push_lossy(packet),
+            Class::Echo => {
+                let max = (limits.echo_packets, limits.echo_bytes);
+                self.echo.push_dropping_oldest(packet, max, DropReason::EchoOldest)
+            }
+            Class::Lossy => {
+                let max = (limits.lossy_packets, limits.lossy_bytes);
+                self.lossy.push_dropping_oldest(packet, max, DropReason::LossyOldest)
+            }
             Class::Video { stream, keyframe } => self.push_video(stream, keyframe, packet, now),
         };
-        if matches!(outcome, Push::Queued | Push::QueuedDroppingOldest) {
+        if matches!(outcome, Push::Queued | Push::QueuedDroppingOldest(_)) {
             self.busy_since.get_or_insert(now);
         }
         outcome
@@ -316,17 +368,28 @@ impl Outbox {
     }
 
     /// Takes the next packet to send: control first, then key exchange, then presence notices,
-    /// then lossy, then video.
+    /// then echoes taking turns with media (lossy, then video).
     pub fn pop(&mut self, now: Instant) -> Option<Bytes> {
         let packet = self
             .control
             .pop()
             .or_else(|| self.peer_control.pop())
             .or_else(|| self.notices.pop())
-            .or_else(|| self.lossy.pop())
-            .or_else(|| self.video.pop());
+            .or_else(|| self.pop_echo_or_media());
         self.busy_since = (!self.is_empty()).then_some(now);
         packet
+    }
+
+    fn pop_echo_or_media(&mut self) -> Option<Bytes> {
+        let media_waiting = !self.lossy.packets.is_empty() || !self.video.packets.is_empty();
+        if !(self.echo_went_last && media_waiting)
+            && let Some(echo) = self.echo.pop()
+        {
+            self.echo_went_last = true;
+            return Some(echo);
+        }
+        self.echo_went_last = false;
+        self.lossy.pop().or_else(|| self.video.pop())
     }
 
     /// Number of packets waiting.
@@ -334,6 +397,7 @@ impl Outbox {
         self.control.packets.len()
             + self.peer_control.packets.len()
             + self.notices.len()
+            + self.echo.packets.len()
             + self.lossy.packets.len()
             + self.video.packets.len()
     }
@@ -348,6 +412,7 @@ impl Outbox {
         self.control.bytes
             + self.peer_control.bytes
             + self.notices.bytes
+            + self.echo.bytes
             + self.lossy.bytes
             + self.video.bytes
     }
@@ -372,20 +437,6 @@ impl Outbox {
         }
         self.control.push(packet);
         Push::Queued
-    }
-
-    fn push_lossy(&mut self, packet: Bytes) -> Push {
-        let (max_packets, max_bytes) = (self.limits.lossy_packets, self.limits.lossy_bytes);
-        let mut dropped = false;
-        while !self.lossy.fits(packet.len(), max_packets, max_bytes) && self.lossy.pop().is_some() {
-            dropped = true;
-        }
-        if !self.lossy.fits(packet.len(), max_packets, max_bytes) {
-            // Larger than the whole lane: it can never be queued.
-            return Push::Dropped { reason: DropReason::LossyOldest, keyframe_request: None };
-        }
-        self.lossy.push(packet);
-        if dropped { Push::QueuedDroppingOldest } else { Push::Queued }
     }
 
     fn push_video(
@@ -439,6 +490,8 @@ mod tests {
             peer_control_packets: 2,
             peer_control_bytes: 25,
             peer_control_total_bytes: 30,
+            echo_packets: 2,
+            echo_bytes: 100,
             lossy_packets: 3,
             lossy_bytes: 1000,
             video_packets: 3,
@@ -525,7 +578,10 @@ mod tests {
         for tag in 1..=3 {
             assert_eq!(q.push(Class::Lossy, pkt(tag), now), Push::Queued);
         }
-        assert_eq!(q.push(Class::Lossy, pkt(4), now), Push::QueuedDroppingOldest);
+        assert_eq!(
+            q.push(Class::Lossy, pkt(4), now),
+            Push::QueuedDroppingOldest(DropReason::LossyOldest)
+        );
         assert_eq!(drain(&mut q, now), [2, 3, 4]);
         let huge = Bytes::from(vec![9; 2000]);
         assert!(matches!(q.push(Class::Lossy, huge, now), Push::Dropped { .. }));
@@ -558,6 +614,42 @@ mod tests {
         // Sent packets free the sender's share.
         assert_eq!(q.push(from(1), pkt(6), now), Push::Queued);
         assert!(q.peer_control.per_sender.len() == 1 && q.bytes() == 10);
+    }
+
+    #[test]
+    fn echoes_and_media_take_turns_so_neither_starves_the_other() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        q.push(Class::Lossy, pkt(1), now);
+        q.push(Class::Lossy, pkt(2), now);
+        q.push(video(1, true), pkt(3), now);
+        q.push(Class::Echo, pkt(4), now);
+        q.push(Class::Echo, pkt(5), now);
+        q.push(Class::Control, pkt(6), now);
+        assert_eq!(drain(&mut q, now), [6, 4, 1, 5, 2, 3]);
+        // With no media waiting, echoes go one after another.
+        q.push(Class::Echo, pkt(7), now);
+        q.push(Class::Echo, pkt(8), now);
+        assert_eq!(drain(&mut q, now), [7, 8]);
+        assert_eq!((q.len(), q.bytes()), (0, 0));
+    }
+
+    #[test]
+    fn a_full_echo_lane_drops_the_oldest_probe() {
+        let now = Instant::now();
+        let mut q = Outbox::new(limits());
+        assert_eq!(q.push(Class::Echo, pkt(1), now), Push::Queued);
+        assert_eq!(q.push(Class::Echo, pkt(2), now), Push::Queued);
+        assert_eq!(
+            q.push(Class::Echo, pkt(3), now),
+            Push::QueuedDroppingOldest(DropReason::EchoOldest)
+        );
+        // Larger than the whole lane (100 bytes here): never queued, nothing else dropped.
+        assert_eq!(
+            q.push(Class::Echo, Bytes::from(vec![9; 101]), now),
+            Push::Dropped { reason: DropReason::EchoOldest, keyframe_request: None }
+        );
+        assert_eq!(drain(&mut q, now), [2, 3]);
     }
 
     #[test]

@@ -162,22 +162,47 @@ impl Shared {
     }
 }
 
-/// How the relay queues a packet from `sender`, or why it refuses it.
-fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Class, CloseReason> {
-    match envelope.kind() {
-        None | Some(PacketType::SERVER) => Err(CloseReason::Unsupported),
+/// What the relay does with a packet a client sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    /// Queue it for the rest of the room, here and on other instances.
+    Relay(Class),
+    /// Send it back to its sender only: a round-trip probe of the old protocol, which measures
+    /// the path to the server (the old server echoed it the same way). Never fanned out or
+    /// published: the rest of the room has no use for it.
+    Echo,
+    /// Drop it and count it (`health_reports_dropped`): an old client's health report. It was
+    /// for the old server's own diagnostics, which never relayed it, so no client of either
+    /// protocol expects one from a peer, and it holds the reporter's statistics about every
+    /// peer. Relaying it would cost every receiver bandwidth for nothing; refusing it would
+    /// disconnect every old client within seconds.
+    Drop,
+}
+
+/// What the relay does with a packet from `sender`, or why it refuses it: unknown packet types
+/// and SERVER packets, which only servers send.
+fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Action, CloseReason> {
+    Ok(match envelope.kind() {
+        None | Some(PacketType::SERVER) => return Err(CloseReason::Unsupported),
+        Some(PacketType::HEALTH) => Action::Drop,
         Some(PacketType::RSA_PUB_KEY | PacketType::AES_KEY | PacketType::CONNECTION) => {
-            Ok(Class::PeerControl { sender })
+            Action::Relay(Class::PeerControl { sender })
         }
-        Some(PacketType::DIAGNOSTICS) => Ok(Class::Lossy),
-        Some(PacketType::MEDIA) => Ok(match envelope.media_route() {
-            Some(route) if matches!(route.kind(), Some(MediaType::VIDEO | MediaType::SCREEN)) => {
-                let stream = StreamKey { sender, media_type: route.media_type };
-                Class::Video { stream, keyframe: route.keyframe }
-            }
-            // Audio, heartbeats, and media we cannot see into (encrypted, from an old client).
-            _ => Class::Lossy,
-        }),
+        Some(PacketType::DIAGNOSTICS) => Action::Relay(Class::Lossy),
+        Some(PacketType::MEDIA) if envelope.is_rtt_probe() => Action::Echo,
+        Some(PacketType::MEDIA) => Action::Relay(media_class(envelope, sender)),
+    })
+}
+
+/// How a media packet is queued for each receiver.
+fn media_class(envelope: &Envelope<'_>, sender: SessionId) -> Class {
+    match envelope.media_route() {
+        Some(route) if matches!(route.kind(), Some(MediaType::VIDEO | MediaType::SCREEN)) => {
+            let stream = StreamKey { sender, media_type: route.media_type };
+            Class::Video { stream, keyframe: route.keyframe }
+        }
+        // Audio, heartbeats, and media we cannot see into (encrypted, from an old client).
+        _ => Class::Lossy,
     }
 }
 
@@ -413,15 +438,34 @@ impl Session {
             return Err(CloseReason::RateLimited);
         }
         let envelope = Envelope::read(packet).map_err(|_| CloseReason::Malformed)?;
-        let class = classify(&envelope, self.id())?;
-        let stamped = wire::stamp(packet, self.member.user.as_str(), self.id().get())
-            .map_err(|_| CloseReason::Malformed)?;
-        let stamped = Bytes::from(stamped);
-        shared.fan_out(&self.room, self.id(), class, &stamped, now);
-        if shared.bus_reaches_others() {
-            shared.publish(subject::media(&self.room.id, self.id()), stamped);
+        match classify(&envelope, self.id())? {
+            Action::Relay(class) => {
+                let stamped = self.stamp(packet)?;
+                shared.fan_out(&self.room, self.id(), class, &stamped, now);
+                if shared.bus_reaches_others() {
+                    shared.publish(subject::media(&self.room.id, self.id()), stamped);
+                }
+            }
+            Action::Echo => {
+                let stamped = self.stamp(packet)?;
+                shared.metrics.rtt_echoes.fetch_add(1, Relaxed);
+                self.member.push(Class::Echo, stamped, now, &shared.metrics);
+            }
+            Action::Drop => {
+                shared.metrics.health_reports_dropped.fetch_add(1, Relaxed);
+            }
         }
         Ok(())
+    }
+
+    /// `packet` with this session's identity stamped over the sender's (see [`wire::stamp`]).
+    /// Echoes are stamped too: a client sees the server's view of itself on everything that
+    /// comes back, and an old client recognises its probe by that email, which is the user id
+    /// it connected with (unless that had a space, which validation turned into `_`).
+    fn stamp(&self, packet: &[u8]) -> Result<Bytes, CloseReason> {
+        wire::stamp(packet, self.member.user.as_str(), self.id().get())
+            .map(Bytes::from)
+            .map_err(|_| CloseReason::Malformed)
     }
 
     /// The reading end of this session's outbound queue, usable while the session handles
@@ -600,8 +644,9 @@ fn on_bus_message(shared: &Shared, room: &Room, message: BusMessage) {
 }
 
 /// How a relayed packet from another instance is queued, or `None` when it is not one our
-/// relays could have published: too large, not an envelope, of a type clients may not send, or
-/// not stamped with a valid user id and the session id its subject names.
+/// relays could have published: too large, not an envelope, of a type clients may not send or
+/// relays do not relay (health reports, round-trip probes), or not stamped with a valid user id
+/// and the session id its subject names.
 /// Also returns the sender's user id.
 fn check_remote_packet(
     payload: &[u8],
@@ -616,7 +661,10 @@ fn check_remote_packet(
     if envelope.session_id != sender.get() || !stamped_user(envelope.email) {
         return None;
     }
-    Some((classify(&envelope, sender).ok()?, envelope.email))
+    match classify(&envelope, sender) {
+        Ok(Action::Relay(class)) => Some((class, envelope.email)),
+        Ok(Action::Echo | Action::Drop) | Err(_) => None,
+    }
 }
 
 fn on_remote_packet(

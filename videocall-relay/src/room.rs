@@ -97,7 +97,7 @@ impl Member {
         }
         match push(&mut state.outbox) {
             Push::Queued => {}
-            Push::QueuedDroppingOldest => metrics.dropped(crate::outbox::DropReason::LossyOldest),
+            Push::QueuedDroppingOldest(reason) => metrics.dropped(reason),
             Push::Dropped { reason, keyframe_request } => {
                 metrics.dropped(reason);
                 return keyframe_request;

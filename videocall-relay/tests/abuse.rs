@@ -18,7 +18,8 @@ use videocall_relay::control::{Peer, Presence};
 use videocall_relay::outbox::DropReason;
 use videocall_relay::{ConnectionLimits, JoinError, Receiver, Relay, RelayConfig, Session};
 use videocall_types::{
-    CloseReason, PacketType, PacketWrapper, RoomId, SessionId, UserId, subject, wire,
+    CloseReason, MediaPacket, MediaType, PacketType, PacketWrapper, RoomId, SessionId, UserId,
+    subject, wire,
 };
 
 fn relay_with(bus: LocalBus, limits: ConnectionLimits) -> Relay {
@@ -189,11 +190,11 @@ fn sid(n: u64) -> SessionId {
 }
 
 fn stamped(user: &str, session: u64) -> Bytes {
-    let packet = PacketWrapper {
-        packet_type: PacketType::MEDIA.into(),
-        data: b"hello".to_vec(),
-        ..Default::default()
-    };
+    stamped_as(PacketType::MEDIA, b"hello".to_vec(), user, session)
+}
+
+fn stamped_as(kind: PacketType, data: Vec<u8>, user: &str, session: u64) -> Bytes {
+    let packet = PacketWrapper { packet_type: kind.into(), data, ..Default::default() };
     Bytes::from(wire::stamp(&packet.write_to_bytes().unwrap(), user, session).unwrap())
 }
 
@@ -204,6 +205,9 @@ async fn forged_bus_packets_are_dropped_and_counted() {
     drain(&rx).await;
     let malformed = || t.a.metrics().bus_malformed.load(Relaxed);
     let before = malformed();
+    let probe =
+        MediaPacket { media_type: MediaType::RTT.into(), timestamp: 1.0, ..Default::default() };
+    let probe = probe.write_to_bytes().unwrap();
     let forged = [
         // The payload names another session than its subject.
         (subject::media(&t.room, sid(77)), stamped("eve", 78)),
@@ -213,6 +217,9 @@ async fn forged_bus_packets_are_dropped_and_counted() {
         // Not an envelope; larger than any packet a relay accepts.
         (subject::media(&t.room, sid(77)), Bytes::from_static(&[0xff, 0xff])),
         (subject::media(&t.room, sid(77)), Bytes::from(vec![0u8; 2_000_000])),
+        // A round-trip probe or a health report: relays echo or drop those, never publish them.
+        (subject::media(&t.room, sid(77)), stamped_as(PacketType::MEDIA, probe, "eve", 77)),
+        (subject::media(&t.room, sid(77)), stamped_as(PacketType::HEALTH, vec![], "eve", 77)),
     ];
     let count = forged.len() as u64;
     for (subject, payload) in forged {

@@ -248,7 +248,7 @@ async fn bad_packets_are_refused_with_a_reason_and_counted() {
     let cases: [(Vec<u8>, CloseReason); 4] = [
         (vec![0x0b, 0x01], CloseReason::Malformed),
         (vec![0x08, 0x63], CloseReason::Unsupported), // packet_type 99
-        (vec![0x08, 0x05], CloseReason::Unsupported), // SERVER, which only servers send
+        (vec![0x08, 0xe8, 0x07], CloseReason::Unsupported), // SERVER (1000): only servers send it
         (vec![0u8; 1001], CloseReason::TooLarge),
     ];
     for (packet, reason) in cases {

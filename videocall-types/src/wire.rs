@@ -5,6 +5,8 @@
 //! what routing needs. [`stamp`] rewrites the envelope with the server's identity: one pass that
 //! copies every field except the sender's own `email` and `session_id`, then appends the
 //! authenticated ones, so the media bytes are copied once and never re-encoded.
+//! [`Envelope::is_rtt_probe`] recognises the old protocol's round-trip probes, which relays
+//! return to their sender instead of relaying.
 
 use crate::protos::media_packet::media_packet::MediaType;
 use crate::protos::packet_wrapper::packet_wrapper::PacketType;
@@ -17,12 +19,28 @@ const WIRE_I64: u8 = 1;
 const WIRE_LEN: u8 = 2;
 const WIRE_I32: u8 = 5;
 
-// PacketWrapper field numbers (packet_wrapper.proto).
+// PacketWrapper field numbers (packet_wrapper.proto; why these, in the crate README).
 const PW_PACKET_TYPE: u32 = 1;
 const PW_EMAIL: u32 = 2;
 const PW_DATA: u32 = 3;
 const PW_SESSION_ID: u32 = 4;
-const PW_ROUTE: u32 = 5;
+const PW_ROUTE: u32 = 1000;
+
+// MediaPacket fields and the wire type each has (media_packet.proto): what a plaintext
+// MediaPacket may hold, for telling one from ciphertext.
+const MEDIA_TYPE: u32 = 1;
+const MEDIA_TIMESTAMP: u32 = 5;
+const MEDIA_FIELDS: [(u32, u8); 9] = [
+    (MEDIA_TYPE, WIRE_VARINT),
+    (2, WIRE_LEN), // email
+    (3, WIRE_LEN), // data
+    (4, WIRE_LEN), // frame_type
+    (MEDIA_TIMESTAMP, WIRE_I64),
+    (6, WIRE_I64), // duration
+    (7, WIRE_LEN), // audio_metadata
+    (8, WIRE_LEN), // video_metadata
+    (9, WIRE_LEN), // heartbeat_metadata
+];
 
 /// Why a buffer is not a well-formed envelope.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -61,8 +79,19 @@ pub enum WireError {
 #[derive(Debug, Clone, Copy)]
 enum Value<'a> {
     Varint(u64),
-    Fixed,
+    /// A fixed-size value, with its wire type (`WIRE_I64` or `WIRE_I32`).
+    Fixed(u8),
     Bytes(&'a [u8]),
+}
+
+impl Value<'_> {
+    fn wire_type(&self) -> u8 {
+        match self {
+            Value::Varint(_) => WIRE_VARINT,
+            Value::Fixed(wire) => *wire,
+            Value::Bytes(_) => WIRE_LEN,
+        }
+    }
 }
 
 /// One field of a message: its number, value, and the bytes it spans in the buffer.
@@ -130,8 +159,8 @@ impl<'a> Fields<'a> {
         };
         let value = match wire {
             WIRE_VARINT => Value::Varint(self.varint()?),
-            WIRE_I64 => self.take(8).map(|_| Value::Fixed)?,
-            WIRE_I32 => self.take(4).map(|_| Value::Fixed)?,
+            WIRE_I64 => self.take(8).map(|_| Value::Fixed(WIRE_I64))?,
+            WIRE_I32 => self.take(4).map(|_| Value::Fixed(WIRE_I32))?,
             WIRE_LEN => {
                 let at = self.pos;
                 let len = self.varint()?;
@@ -170,12 +199,7 @@ fn expect_bytes(field: u32, value: Value<'_>) -> Result<&[u8], WireError> {
 }
 
 fn type_error(field: u32, value: Value<'_>, expected: u8) -> WireError {
-    let found = match value {
-        Value::Varint(_) => WIRE_VARINT,
-        Value::Fixed => WIRE_I64,
-        Value::Bytes(_) => WIRE_LEN,
-    };
-    WireError::FieldType { field, found, expected }
+    WireError::FieldType { field, found: value.wire_type(), expected }
 }
 
 /// What the relay knows about a media packet's stream without reading its payload.
@@ -264,6 +288,43 @@ impl<'a> Envelope<'a> {
         }
         self.route.or_else(|| legacy_media_route(self.data))
     }
+
+    /// Whether this is a round-trip probe (`MediaType::RTT`), which a relay sends back to its
+    /// sender alone: by its routing header, or for senders that set none (the old protocol),
+    /// by a plaintext `MediaPacket` in `data`. An encrypted probe without a routing header
+    /// cannot be told from media and is not one (the old server could not tell either).
+    pub fn is_rtt_probe(&self) -> bool {
+        if self.kind() != Some(PacketType::MEDIA) {
+            return false;
+        }
+        match self.route {
+            Some(route) => route.kind() == Some(MediaType::RTT),
+            None => plaintext_rtt_probe(self.data),
+        }
+    }
+}
+
+/// Whether `data` is a plaintext RTT probe as old clients send it: a `MediaPacket` whose
+/// `media_type` is RTT and that has a `timestamp` (the send time the probe measures).
+///
+/// Only trusted when every field is one a `MediaPacket` has, with the wire type it has, so that
+/// ciphertext is very unlikely to pass for a probe (and media sent as one would only be
+/// returned to its own sender).
+fn plaintext_rtt_probe(data: &[u8]) -> bool {
+    let (mut rtt, mut timestamp) = (false, false);
+    let mut fields = Fields::new(data);
+    while let Some(field) = fields.next_field() {
+        let Ok(Field { number, value, .. }) = field else { return false };
+        if !MEDIA_FIELDS.contains(&(number, value.wire_type())) {
+            return false;
+        }
+        match (number, value) {
+            (MEDIA_TYPE, Value::Varint(v)) => rtt = v == MediaType::RTT as u64,
+            (MEDIA_TIMESTAMP, _) => timestamp = true,
+            _ => {}
+        }
+    }
+    rtt && timestamp
 }
 
 /// Reads `media_type`, `frame_type` and the sequence of a plaintext `MediaPacket`.
@@ -519,6 +580,82 @@ mod tests {
             assert_eq!(parsed.email, "zed");
         }
         assert!(accepted > 1000, "the test must exercise the accepting path ({accepted})");
+    }
+
+    /// An RTT probe as a videocall-rs client of mid-2025 sends it, byte for byte from its
+    /// protobuf/types/packet_wrapper.proto (commit 3145a82973964e4ab9e7b8eeceb5da56cec28da6:
+    /// `packet_type = 1`, `email = 2`, `data = 3`, MEDIA = 2) and media_packet.proto with RTT = 4
+    /// (as generated into videocall-types/src/protos/media_packet.rs at commit
+    /// 82d89391cfd5c28b2193c4522040cda3d6b46be3: `media_type = 1`, `email = 2`,
+    /// `timestamp = 5` double).
+    const OLD_RTT_PROBE: [u8; 29] = [
+        0x08, 0x02, // packet_type: MEDIA
+        0x12, 0x05, b'a', b'l', b'i', b'c', b'e', // email
+        0x1a, 0x12, // data: an 18-byte MediaPacket
+        0x08, 0x04, // media_type: RTT
+        0x12, 0x05, b'a', b'l', b'i', b'c', b'e', // email
+        0x29, 0x00, 0xb0, 0xc7, 0xe5, 0x2f, 0x89, 0x79, 0x42, // timestamp: 1754812800123.0 ms
+    ];
+
+    #[test]
+    fn an_old_clients_rtt_probe_is_recognised_from_its_plaintext() {
+        let env = Envelope::read(&OLD_RTT_PROBE).unwrap();
+        assert_eq!((env.kind(), env.email), (Some(PacketType::MEDIA), "alice"));
+        assert!(env.is_rtt_probe());
+        assert_eq!(env.media_route(), None, "a probe is not a media stream");
+        // What rust-protobuf reads, for comparison.
+        let media = MediaPacket::parse_from_bytes(env.data).unwrap();
+        assert_eq!(media.media_type.enum_value(), Ok(MediaType::RTT));
+        assert_eq!(media.timestamp, 1_754_812_800_123.0);
+    }
+
+    #[test]
+    fn only_a_plaintext_media_packet_of_type_rtt_with_a_timestamp_is_a_probe() {
+        let probe = |data: &[u8]| {
+            let mut buf = vec![0x08, 0x02, 0x1a, data.len() as u8];
+            buf.extend_from_slice(data);
+            Envelope::read(&buf).unwrap().is_rtt_probe()
+        };
+        let inner = &OLD_RTT_PROBE[11..];
+        assert!(probe(inner));
+        assert!(!probe(&inner[..9]), "no timestamp: nothing to measure");
+        assert!(!probe(&[0x08, 0x03, 0x29, 0, 0, 0, 0, 0, 0, 0, 0]), "a heartbeat");
+        let mut unknown_field = inner.to_vec();
+        unknown_field.extend_from_slice(&[0x50, 0x01]); // field 10: no MediaPacket has one
+        assert!(!probe(&unknown_field));
+        let mut wrong_type = inner.to_vec();
+        wrong_type.extend_from_slice(&[0x30, 0x01]); // duration (6) as a varint
+        assert!(!probe(&wrong_type));
+        assert!(!probe(&inner[..inner.len() - 1]), "truncated");
+        // The same bytes in another packet type are not a probe.
+        let mut diagnostics = OLD_RTT_PROBE;
+        diagnostics[1] = 0x04;
+        assert!(!Envelope::read(&diagnostics).unwrap().is_rtt_probe());
+        // A routing header decides for encrypted probes, and over the payload.
+        let rtt = RoutingHeader { media_type: MediaType::RTT.into(), ..Default::default() };
+        assert!(Envelope::read(&wrapper("a", vec![9; 40], Some(rtt))).unwrap().is_rtt_probe());
+        let audio = RoutingHeader { media_type: MediaType::AUDIO.into(), ..Default::default() };
+        let buf = wrapper("a", inner.to_vec(), Some(audio));
+        assert!(!Envelope::read(&buf).unwrap().is_rtt_probe());
+        // Media and ciphertext are not probes.
+        let buf = wrapper("a", media(MediaType::VIDEO, "key", 1), None);
+        assert!(!Envelope::read(&buf).unwrap().is_rtt_probe());
+        let noise: Vec<u8> = (0..200u32).map(|i| (i * 97 + 13) as u8).collect();
+        assert!(!Envelope::read(&wrapper("a", noise, None)).unwrap().is_rtt_probe());
+    }
+
+    #[test]
+    fn fields_newer_videocall_rs_clients_send_in_5_and_6_are_skipped_not_refused() {
+        // videocall-rs v4 protobuf/types/packet_wrapper.proto (commit
+        // 09726273c363a59360566740c16e5b8679dae393): MEDIA = 3, `uint32 simulcast_layer_id = 5`,
+        // `MediaKind media_kind = 6`; an earlier v4 (commit
+        // 6060df6d20207b13a2d4f98b6815f0f58b953753) had `ConnectionPhase connection_phase = 5`.
+        // Both are varints, where our routing header (a message) used to be field 5.
+        let buf = [0x08, 0x03, 0x1a, 0x01, 0x00, 0x28, 0x02, 0x30, 0x01];
+        let env = Envelope::read(&buf).unwrap();
+        assert_eq!((env.packet_type, env.route), (3, None));
+        let stamped = stamp(&buf, "bob", 5).unwrap();
+        assert!(stamped.starts_with(&buf), "their fields pass through untouched");
     }
 
     #[test]

@@ -108,7 +108,7 @@ impl Recorder {
                     AudioTrack::new(dir.join(format!("{stem}.opus")), serial(&stem))
                 })
                 .push(media),
-            Ok(MediaType::HEARTBEAT) | Err(_) => Ok(()),
+            Ok(MediaType::HEARTBEAT | MediaType::RTT) | Err(_) => Ok(()),
         }
     }
 

@@ -333,7 +333,7 @@ impl PeerMedia {
                 }
                 None
             }
-            MediaType::HEARTBEAT => None,
+            MediaType::HEARTBEAT | MediaType::RTT => None,
         }
     }
 
