@@ -3,7 +3,8 @@
 //! The platform-independent part is pure protocol logic with no I/O and no clocks (time is
 //! passed in), and compiles for `wasm32-unknown-unknown`:
 //! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
-//! (building and reading packets), [`backoff`], [`keyframe`] (key frame request limits),
+//! (building and reading packets), [`backoff`], [`dial`] (which transport to connect next, when
+//! to retry, when to give up), [`keyframe`] (key frame request limits),
 //! [`lobby`] (URLs), [`picture`] (size limits on peers' pictures), [`event`] and [`options`].
 //!
 //! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
@@ -22,6 +23,7 @@
 
 pub mod backoff;
 pub mod bitrate;
+pub mod dial;
 pub mod event;
 pub mod jitter;
 pub mod keyframe;
