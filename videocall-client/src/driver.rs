@@ -292,3 +292,6 @@ async fn transmit<L: Link>(shared: &Shared, link: &mut L, packet: Vec<u8>) -> Op
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
