@@ -75,7 +75,11 @@ impl Platform for Browser {
     }
 
     fn sleep_until(&self, deadline: Duration) -> impl Future<Output = ()> {
-        js::sleep(deadline.saturating_sub(js::monotonic()))
+        // Browser timers count whole milliseconds: round up, so that the timer never fires
+        // just before the deadline and costs a second wake-up.
+        let remaining = deadline.saturating_sub(js::monotonic());
+        let ms = u64::try_from(remaining.as_micros().div_ceil(1000)).unwrap_or(u64::MAX);
+        js::sleep(Duration::from_millis(ms))
     }
 
     async fn connect(&self, endpoint: &Endpoint) -> Result<Transport, ConnectFailure> {
