@@ -2,13 +2,16 @@
 //!
 //! The platform-independent part is pure protocol logic with no I/O and no clocks (time is
 //! passed in), and compiles for `wasm32-unknown-unknown`:
-//! [`session`] (the protocol state machine), [`peers`] (who is in the room), [`packet`]
-//! (building and reading packets), [`backoff`], [`keyframe`] (key frame request limits),
-//! [`lobby`] (URLs), [`picture`] (size limits on peers' pictures), [`event`] and [`options`].
+//! [`session`] (the protocol state machine), [`dial`] (which transport to connect next, when
+//! to retry, when to give up), [`peers`] (who is in the room), [`packet`] (building and reading
+//! packets), [`backoff`], [`keyframe`] (key frame request limits), [`lobby`] (URLs), [`picture`]
+//! (size limits on peers' pictures), [`event`] and [`options`].
 //!
-//! On native targets, `Client` connects over WebSocket or WebTransport and runs that core in
-//! a `Driver` future the caller spawns (native items are not documented on wasm32). Queue
-//! policies:
+//! One connection loop (the crate-private `driver`) runs that core on every platform, generic
+//! over a small platform trait (clock, timers, transport links): `Client` connects over
+//! WebSocket or WebTransport with tokio on native targets, and with the browser's APIs in
+//! `web` on wasm32, and runs the loop in a `Driver` future the caller spawns (native items are
+//! not documented on wasm32). Handles and events are the same code on both. Queue policies:
 //!
 //! - **Events** (to the application): bounded ([`ClientOptions::event_capacity`], default
 //!   1024). [`Event::Packet`] is dropped and counted when fewer than a reserve of free slots is
@@ -22,6 +25,9 @@
 
 pub mod backoff;
 pub mod bitrate;
+mod client;
+pub mod dial;
+mod driver;
 pub mod event;
 pub mod jitter;
 pub mod keyframe;

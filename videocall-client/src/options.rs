@@ -27,8 +27,9 @@ pub enum TransportChoice {
         /// system's root certificates.
         cert_hash: Option<[u8; 32]>,
     },
-    /// WebTransport first, WebSocket when that fails to connect. Later attempts start with the
-    /// transport that connected last.
+    /// WebTransport first, WebSocket when that fails to connect or a WebTransport session is
+    /// lost; WebTransport goes last for a while where it failed and WebSocket worked (see
+    /// [`crate::dial`]).
     Auto {
         /// The WebTransport server base URL.
         webtransport: Url,

@@ -1,13 +1,17 @@
 //! The client's protocol state across connections, without I/O: turns received bytes and the
-//! passage of time into [`Event`]s and heartbeats, in the `handle_*` / `poll_*` style of
-//! sans-I/O protocol cores. `now` is a [`Duration`] since any fixed origin (the driver's start).
+//! passage of time into [`Event`]s, heartbeats and connection decisions, in the `handle_*` /
+//! `poll_*` style of sans-I/O protocol cores. `now` is a [`Duration`] since any fixed origin
+//! (the driver's start).
 //!
-//! A platform driver calls [`Session::handle_connected`] when a transport is up,
-//! [`Session::handle_bytes`] for every received message, [`Session::handle_timeout`] when
-//! [`Session::poll_timeout`] is reached, sends what [`Session::poll_heartbeat`] returns, and
-//! forwards [`Session::poll_event`] to the application. Between connection attempts it waits
-//! what [`Session::handle_retry`] says: the reconnect policy ([`Backoff`], including spreading
-//! clients over seconds after a drain) lives here so the native and browser drivers share it.
+//! The one driver (`crate::driver`, the same on every platform) asks [`Session::poll_dial`]
+//! what to do: connect to an endpoint (then reports [`Session::handle_connected`] or
+//! [`Session::handle_connect_failed`]), wait, or stop. While connected it hands every received
+//! message to [`Session::handle_bytes`], sends what [`Session::poll_heartbeat`] returns and
+//! reports the end with [`Session::handle_disconnected`] (or [`Session::handle_close`] when the
+//! application closes). At any time it calls [`Session::handle_timeout`] once
+//! [`Session::poll_timeout`] is reached, and forwards [`Session::poll_event`] to the
+//! application. Which endpoint to try, when to retry and when to give up is the [`Dialer`]'s
+//! (see [`crate::dial`]), so no platform can drift from it.
 //!
 //! With extensions, `Connected` is announced by the server's `Welcome` (the first packet it
 //! sends). Over WebSocket packets arrive in order, so any other first packet means an old server
@@ -29,13 +33,16 @@ use std::time::Duration;
 
 use videocall_types::{CloseReason, MediaType, SessionId, UserId};
 
-use crate::backoff::Backoff;
+use crate::dial::{ConnectFailure, Dial, Dialer, Next};
 use crate::event::{Event, MediaFlags, PeerInfo, TransportKind};
 use crate::keyframe::{Decision, KeyframeLimiter};
+use crate::lobby::LobbyError;
 use crate::options::ClientOptions;
 use crate::packet::{self, EncodeError, Inbound, ParseError, ServerMessage};
 use crate::peers::PeerTable;
 use crate::stats::{Counter, Counters};
+
+pub use crate::dial::retry_allowed;
 
 /// How long an extensions connection waits for the server's `Welcome` before announcing itself
 /// as connected anyway (an old server ignores `?ext=1` and sends nothing on its own).
@@ -44,18 +51,10 @@ pub const WELCOME_WAIT: Duration = Duration::from_secs(2);
 /// Most WebTransport packets held while waiting for the `Welcome`.
 pub const EARLY_LIMIT: usize = 256;
 
-/// Whether a connection closed for `reason` may be retried: not when the server refused our ids,
-/// which no retry can fix.
-pub fn retry_allowed(reason: Option<CloseReason>) -> bool {
-    !matches!(reason, Some(CloseReason::InvalidId))
-}
-
 /// State of the current transport connection.
 #[derive(Debug, Clone)]
 struct Link {
     transport: TransportKind,
-    /// When the connection came up, to tell a stable connection from a flapping one.
-    since: Duration,
     announced: bool,
     welcome_deadline: Option<Duration>,
     next_heartbeat: Duration,
@@ -77,16 +76,19 @@ pub struct Session {
     /// This connection's session id, from the `Welcome`, to recognise reports addressed to us.
     me: Option<SessionId>,
     keyframes: KeyframeLimiter,
-    backoff: Backoff,
+    dialer: Dialer,
+    /// Connections established so far, to count reconnects.
+    connections: u64,
     counters: Arc<Counters>,
     events: VecDeque<Event>,
     scratch: Vec<Event>,
 }
 
 impl Session {
-    /// A disconnected session configured from `options`, counting into `counters`.
-    pub fn new(options: &ClientOptions, counters: Arc<Counters>) -> Self {
-        Self {
+    /// A disconnected session configured from `options`, counting into `counters`. Fails only
+    /// when the lobby URLs cannot be built.
+    pub fn new(options: &ClientOptions, counters: Arc<Counters>) -> Result<Self, LobbyError> {
+        Ok(Self {
             user: options.user.clone(),
             ext: options.ext,
             heartbeat_interval: options.heartbeat_interval,
@@ -97,11 +99,12 @@ impl Session {
             link: None,
             me: None,
             keyframes: KeyframeLimiter::new(),
-            backoff: Backoff::new(options.backoff),
+            dialer: Dialer::new(options.endpoints()?, options),
+            connections: 0,
             counters,
             events: VecDeque::new(),
             scratch: Vec::new(),
-        }
+        })
     }
 
     /// The peers currently present.
@@ -114,12 +117,21 @@ impl Session {
         self.link.is_some()
     }
 
+    /// What the driver should do at `now`: connect somewhere, wait, or stop.
+    pub fn poll_dial(&mut self, now: Duration) -> Dial {
+        self.dialer.poll(now)
+    }
+
     /// A transport connection is up. The first heartbeat is due at once.
     pub fn handle_connected(&mut self, transport: TransportKind, now: Duration) {
+        self.dialer.handle_connected(transport, now);
+        self.connections += 1;
+        if self.connections > 1 {
+            self.counters.bump(Counter::Reconnects);
+        }
         self.me = None;
         self.link = Some(Link {
             transport,
-            since: now,
             announced: false,
             welcome_deadline: self.ext.then_some(now + WELCOME_WAIT),
             next_heartbeat: now,
@@ -131,38 +143,62 @@ impl Session {
         }
     }
 
-    /// The connection ended with close `code` (if any). The reason reported is that code, or the
-    /// one the server announced in an error message just before. Returns whether to reconnect:
-    /// `reconnect`, unless the reason forbids it ([`retry_allowed`]).
-    pub fn handle_disconnected(
-        &mut self,
-        code: Option<u32>,
-        reconnect: bool,
-        now: Duration,
-    ) -> bool {
-        if self.link.as_ref().is_some_and(|l| !l.early.is_empty()) {
-            // Packets did arrive, so the connection was up: report it, then them.
-            self.announce(None, Vec::new());
-            self.release_early(now);
+    /// The connection attempt [`Session::poll_dial`] asked for failed. Once every endpoint of
+    /// the round failed (or a final error ends it) this queues [`Event::ConnectFailed`] with
+    /// all of the round's errors, then [`Event::Reconnecting`] when the client will retry.
+    pub fn handle_connect_failed(&mut self, failure: &ConnectFailure, now: Duration) {
+        let next = self.dialer.handle_connect_failed(failure, now);
+        if next == Next::Endpoint {
+            return; // the next transport is tried at once
         }
-        let link = self.link.take();
+        let Some(transport) = self.dialer.last_failed() else { return };
+        let error = self.dialer.failures();
+        let will_retry = next != Next::Stop;
+        self.events.push_back(Event::ConnectFailed { transport, error, will_retry });
+        self.queue_retry(next);
+    }
+
+    /// The connection ended with close `code` (if any). The reason reported is that code, or the
+    /// one the server announced in an error message just before. Returns whether the client
+    /// will reconnect (see [`crate::dial`] for when it does not).
+    pub fn handle_disconnected(&mut self, code: Option<u32>, now: Duration) -> bool {
+        let link = self.end_link(now);
         let announced = link.as_ref().and_then(|l| l.server_error);
         let reason =
             code.and_then(CloseReason::from_code).or(announced.and_then(CloseReason::from_code));
-        let up = link.map_or(Duration::ZERO, |l| now.saturating_sub(l.since));
-        self.backoff.handle_close(up, reason);
-        let will_retry = reconnect && retry_allowed(reason);
+        let coded = code.is_some() || announced.is_some();
+        let next = self.dialer.handle_lost(reason, coded, now);
+        let will_retry = next != Next::Stop;
         self.events.push_back(Event::Disconnected { reason, will_retry });
+        self.queue_retry(next);
         will_retry
     }
 
-    /// The client is about to wait before its next connection attempt (after a lost
-    /// connection or a failed attempt): returns how long, and queues [`Event::Reconnecting`].
-    pub fn handle_retry(&mut self) -> Duration {
-        let delay = self.backoff.next_delay();
-        let attempt = self.backoff.attempt();
-        self.events.push_back(Event::Reconnecting { attempt, delay });
-        delay
+    /// The application closed the client: a connection that is up ends with
+    /// [`CloseReason::Normal`] (the driver closes the transport with it), and nothing more is
+    /// dialled.
+    pub fn handle_close(&mut self, now: Duration) {
+        if self.end_link(now).is_some() {
+            let reason = Some(CloseReason::Normal);
+            self.events.push_back(Event::Disconnected { reason, will_retry: false });
+        }
+        self.dialer.handle_close();
+    }
+
+    /// Ends the current link, first reporting the packets that overtook a `Welcome` that never
+    /// came: they prove the connection was up.
+    fn end_link(&mut self, now: Duration) -> Option<Link> {
+        if self.link.as_ref().is_some_and(|l| !l.early.is_empty()) {
+            self.announce(None, Vec::new());
+            self.release_early(now);
+        }
+        self.link.take()
+    }
+
+    fn queue_retry(&mut self, next: Next) {
+        if let Next::Retry { attempt, delay } = next {
+            self.events.push_back(Event::Reconnecting { attempt, delay });
+        }
     }
 
     /// One message received on the current connection. Malformed input is counted and returned
@@ -313,12 +349,16 @@ impl Session {
         Some(packet::heartbeat(&self.user, flags, unix_ms).and_then(|w| packet::encode(&w)))
     }
 
-    /// When [`Session::handle_timeout`] or [`Session::poll_heartbeat`] next has work.
+    /// When [`Session::handle_timeout`], [`Session::poll_heartbeat`] or [`Session::poll_dial`]
+    /// next has work. `None` when nothing is scheduled: the driver then sleeps until something
+    /// happens (a packet, the application), with no periodic wake-up.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let link = self.link.as_ref();
         let sweep = (!self.peers.is_empty()).then_some(self.next_sweep);
         let keyframe = self.keyframes.poll_timeout();
-        [link.map(|l| l.next_heartbeat), link.and_then(|l| l.welcome_deadline), sweep, keyframe]
+        let heartbeat = link.map(|l| l.next_heartbeat);
+        let welcome = link.and_then(|l| l.welcome_deadline);
+        [heartbeat, welcome, sweep, keyframe, self.dialer.poll_timeout()]
             .into_iter()
             .flatten()
             .min()

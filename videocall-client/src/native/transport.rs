@@ -1,43 +1,36 @@
-//! The transports behind one small enum, so the connection loop is written once: connect to an
+//! The native transports behind one enum, the [`Link`] the driver runs on: connect to an
 //! [`Endpoint`], send one packet, receive the next one, close with a reason.
-
-use std::time::Duration;
 
 use videocall_types::CloseReason;
 
 use super::{websocket, webtransport};
 use crate::event::TransportKind;
+use crate::link::{Link, Received, Sent};
 use crate::options::Endpoint;
 
-pub(crate) use crate::link::{MAX_PACKET, Received};
-
-/// Why a connection attempt failed.
+/// Why a connection attempt failed (the driver reports it with the transport's name).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConnectError {
     /// The WebSocket handshake failed (network, TLS or protocol).
-    #[error("websocket: {0}")]
+    #[error("{0}")]
     WebSocket(Box<tokio_tungstenite::tungstenite::Error>),
     /// The server answered the upgrade with an HTTP error.
-    #[error("server refused the websocket upgrade with HTTP {0}")]
+    #[error("server refused the upgrade with HTTP {0}")]
     Refused(u16),
     /// The WebTransport session could not be established.
-    #[error("webtransport: {0}")]
+    #[error("{0}")]
     WebTransport(#[from] wtransport::error::ConnectingError),
     /// The local QUIC endpoint could not be set up.
     #[error("cannot open a local UDP endpoint: {0}")]
     Bind(#[from] std::io::Error),
-    /// The attempt took longer than the connect timeout.
-    #[error("no connection after {0:?}")]
-    Timeout(Duration),
 }
 
 impl ConnectError {
-    /// Whether retrying cannot help: the server refused the request itself (HTTP 4xx other than
-    /// timeouts and rate limits), e.g. a bad id or a missing token.
-    pub(crate) fn is_final(&self) -> bool {
+    /// The HTTP status the server refused the upgrade with, if it did.
+    pub(crate) fn http_status(&self) -> Option<u16> {
         match self {
-            Self::Refused(status) => (400..500).contains(status) && !matches!(status, 408 | 429),
-            _ => false,
+            Self::Refused(status) => Some(*status),
+            _ => None,
         }
     }
 }
@@ -62,50 +55,46 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    /// Connects to `endpoint`, giving up after `timeout`.
-    pub(crate) async fn connect(
-        endpoint: &Endpoint,
-        timeout: Duration,
-    ) -> Result<Self, ConnectError> {
-        let attempt = async {
-            Ok(match endpoint.kind {
-                TransportKind::WebSocket => {
-                    Self::WebSocket(Box::new(websocket::Link::connect(&endpoint.url).await?))
-                }
-                TransportKind::WebTransport => Self::WebTransport(
-                    webtransport::Link::connect(&endpoint.url, endpoint.cert_hash).await?,
-                ),
-            })
-        };
-        tokio::time::timeout(timeout, attempt).await.map_err(|_| ConnectError::Timeout(timeout))?
+    /// Connects to `endpoint` (the driver gives up after the connect timeout).
+    pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Self, ConnectError> {
+        Ok(match endpoint.kind {
+            TransportKind::WebSocket => {
+                Self::WebSocket(Box::new(websocket::Link::connect(&endpoint.url).await?))
+            }
+            TransportKind::WebTransport => Self::WebTransport(
+                webtransport::Link::connect(&endpoint.url, endpoint.cert_hash).await?,
+            ),
+        })
     }
+}
 
-    /// Which transport this is.
-    pub(crate) fn kind(&self) -> TransportKind {
+impl Link for Transport {
+    type Error = TransportError;
+
+    fn kind(&self) -> TransportKind {
         match self {
             Self::WebSocket(_) => TransportKind::WebSocket,
             Self::WebTransport(_) => TransportKind::WebTransport,
         }
     }
 
-    /// Sends one serialized packet.
-    pub(crate) async fn send(&mut self, packet: Vec<u8>) -> Result<(), TransportError> {
+    async fn send(&mut self, packet: Vec<u8>) -> Result<Sent, TransportError> {
         match self {
             Self::WebSocket(link) => link.send(packet).await,
             Self::WebTransport(link) => link.send(packet).await,
         }
+        .map(|()| Sent::Written)
     }
 
-    /// The next message from the server. Cancel-safe: nothing is lost when the future is dropped.
-    pub(crate) async fn recv(&mut self) -> Received {
+    /// Cancel-safe: both links keep partial reads inside themselves.
+    async fn recv(&mut self) -> Received {
         match self {
             Self::WebSocket(link) => link.recv().await,
             Self::WebTransport(link) => link.recv().await,
         }
     }
 
-    /// Closes the connection with `reason`, briefly waiting for the close to go out.
-    pub(crate) async fn close(self, reason: CloseReason) {
+    async fn close(self, reason: CloseReason) {
         match self {
             Self::WebSocket(link) => link.close(reason).await,
             Self::WebTransport(link) => link.close(reason).await,

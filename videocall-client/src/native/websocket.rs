@@ -20,7 +20,8 @@ use tokio_tungstenite::{
 use url::Url;
 use videocall_types::CloseReason;
 
-use super::transport::{ConnectError, MAX_PACKET, Received, TransportError};
+use super::transport::{ConnectError, TransportError};
+use crate::link::{MAX_PACKET, Received};
 
 /// Silence after which the connection is given up (three missed server pings, plus slack).
 const IDLE_TIMEOUT: Duration = Duration::from_secs(20);

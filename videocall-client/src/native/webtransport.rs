@@ -20,7 +20,8 @@ use wtransport::error::ConnectionError;
 use wtransport::tls::Sha256Digest;
 use wtransport::{ClientConfig, Connection, Endpoint, RecvStream, VarInt};
 
-use super::transport::{ConnectError, MAX_PACKET, Received, TransportError};
+use super::transport::{ConnectError, TransportError};
+use crate::link::{MAX_PACKET, Received};
 
 /// Incoming streams read at the same time.
 const MAX_CONCURRENT_READS: usize = 64;

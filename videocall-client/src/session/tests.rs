@@ -21,13 +21,21 @@ fn sid(n: u64) -> SessionId {
     SessionId::new(n).unwrap()
 }
 
-fn session(ext: bool) -> (Session, Arc<Counters>) {
+fn options(ext: bool) -> ClientOptions {
     let transport = TransportChoice::WebSocket { url: Url::parse("ws://h").unwrap() };
     let mut options =
         ClientOptions::new(UserId::new("alice").unwrap(), RoomId::new("r1").unwrap(), transport);
     options.ext = ext;
+    options
+}
+
+fn session_with(options: &ClientOptions) -> (Session, Arc<Counters>) {
     let counters = Arc::new(Counters::default());
-    (Session::new(&options, counters.clone()), counters)
+    (Session::new(options, counters.clone()).unwrap(), counters)
+}
+
+fn session(ext: bool) -> (Session, Arc<Counters>) {
+    session_with(&options(ext))
 }
 
 fn events(session: &mut Session) -> Vec<Event> {
@@ -194,7 +202,7 @@ fn server_error_gives_the_disconnect_its_reason_and_invalid_id_is_final() {
         ServerError { code: 4011, reason: "invalid user or room id".into(), ..Default::default() };
     s.handle_bytes(&server(server_packet::Event::Error(error)), ms(1)).unwrap();
     // The transport closed without a code of its own.
-    let retry = s.handle_disconnected(None, true, ms(0));
+    let retry = s.handle_disconnected(None, ms(0));
     assert!(!retry);
     let got = events(&mut s);
     assert!(matches!(
@@ -212,18 +220,22 @@ fn server_error_gives_the_disconnect_its_reason_and_invalid_id_is_final() {
 fn going_away_is_retried_unless_reconnect_is_off() {
     let (mut s, _) = session(true);
     s.handle_connected(WS, ms(0));
-    assert!(s.handle_disconnected(Some(1001), true, ms(0)));
-    s.handle_connected(WS, ms(0));
-    assert!(!s.handle_disconnected(Some(1001), false, ms(0)));
+    assert!(s.handle_disconnected(Some(1001), ms(0)));
     let got = events(&mut s);
     assert_eq!(
         got[0],
         Event::Disconnected { reason: Some(CloseReason::GoingAway), will_retry: true }
     );
+    assert!(matches!(got[1], Event::Reconnecting { attempt: 1, .. }));
+
+    let (mut s, _) = session_with(&ClientOptions { reconnect: false, ..options(true) });
+    s.handle_connected(WS, ms(0));
+    assert!(!s.handle_disconnected(Some(1001), ms(0)));
     assert_eq!(
-        got[1],
-        Event::Disconnected { reason: Some(CloseReason::GoingAway), will_retry: false }
+        events(&mut s),
+        vec![Event::Disconnected { reason: Some(CloseReason::GoingAway), will_retry: false }]
     );
+    assert_eq!(s.poll_dial(ms(10_000)), Dial::Stop);
 }
 
 #[test]
@@ -251,10 +263,11 @@ fn keyframe_requests_joins_and_leaves_reach_the_application() {
 
 #[test]
 fn silent_peers_time_out_even_while_disconnected() {
-    let (mut s, _) = session(false);
+    // Without reconnects no retry is scheduled: what remains is the sweep.
+    let (mut s, _) = session_with(&ClientOptions { reconnect: false, ..options(false) });
     s.handle_connected(WS, ms(0));
     s.handle_bytes(&bytes(&video_from(0, "bob")), ms(0)).unwrap();
-    s.handle_disconnected(None, true, ms(0));
+    s.handle_disconnected(None, ms(0));
     events(&mut s);
     assert!(s.poll_timeout().is_some(), "the sweep stays scheduled while peers remain");
     s.handle_timeout(ms(4000));

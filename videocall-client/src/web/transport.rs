@@ -1,16 +1,11 @@
-//! The browser's two transports behind one enum, so the connection loop is written once.
+//! The browser's two transports behind one enum, the [`Link`] the driver runs on.
 
-use std::time::Duration;
-
-use futures::FutureExt;
 use videocall_types::CloseReason;
 
-use super::js;
 use super::{websocket, webtransport};
 use crate::event::TransportKind;
+use crate::link::{Link, Received, Sent};
 use crate::options::Endpoint;
-
-pub(crate) use crate::link::{MAX_PACKET, Received};
 
 /// Why a connection attempt failed (browsers say little more than "it failed").
 #[derive(Debug, thiserror::Error)]
@@ -21,9 +16,6 @@ pub(crate) enum ConnectError {
     /// The connection could not be established.
     #[error("{0}")]
     Failed(String),
-    /// The attempt took longer than the connect timeout.
-    #[error("no connection after {0:?}")]
-    Timeout(Duration),
 }
 
 /// Sending failed: the connection is lost.
@@ -40,53 +32,49 @@ pub(crate) enum Transport {
 }
 
 impl Transport {
-    /// Connects to `endpoint`, giving up after `timeout`.
-    pub(crate) async fn connect(
-        endpoint: &Endpoint,
-        timeout: Duration,
-    ) -> Result<Self, ConnectError> {
-        let attempt = async {
-            Ok(match endpoint.kind {
-                TransportKind::WebSocket => {
-                    Self::WebSocket(websocket::Link::connect(&endpoint.url).await?)
-                }
-                TransportKind::WebTransport => Self::WebTransport(
-                    webtransport::Link::connect(&endpoint.url, endpoint.cert_hash).await?,
-                ),
-            })
-        };
-        futures::select! {
-            result = attempt.fuse() => result,
-            () = js::sleep(timeout).fuse() => Err(ConnectError::Timeout(timeout)),
-        }
+    /// Connects to `endpoint` (the driver gives up after the connect timeout; dropping the
+    /// attempt closes what it opened).
+    pub(crate) async fn connect(endpoint: &Endpoint) -> Result<Self, ConnectError> {
+        Ok(match endpoint.kind {
+            TransportKind::WebSocket => {
+                Self::WebSocket(websocket::Link::connect(&endpoint.url).await?)
+            }
+            TransportKind::WebTransport => Self::WebTransport(
+                webtransport::Link::connect(&endpoint.url, endpoint.cert_hash).await?,
+            ),
+        })
     }
+}
 
-    /// Which transport this is.
-    pub(crate) fn kind(&self) -> TransportKind {
+impl Link for Transport {
+    type Error = TransportError;
+
+    fn kind(&self) -> TransportKind {
         match self {
             Self::WebSocket(_) => TransportKind::WebSocket,
             Self::WebTransport(_) => TransportKind::WebTransport,
         }
     }
 
-    /// Sends one serialized packet. `Ok(false)`: dropped because the connection is backed up.
-    pub(crate) async fn send(&mut self, packet: Vec<u8>) -> Result<bool, TransportError> {
+    /// The WebSocket drops a packet while the socket's own send buffer is backed up.
+    async fn send(&mut self, packet: Vec<u8>) -> Result<Sent, TransportError> {
         match self {
-            Self::WebSocket(link) => link.send(&packet),
-            Self::WebTransport(link) => link.send(&packet).await.map(|()| true),
+            Self::WebSocket(link) => link
+                .send(&packet)
+                .map(|written| if written { Sent::Written } else { Sent::Dropped }),
+            Self::WebTransport(link) => link.send(&packet).await.map(|()| Sent::Written),
         }
     }
 
-    /// The next message from the server. Cancel-safe: nothing is lost when the future is dropped.
-    pub(crate) async fn recv(&mut self) -> Received {
+    /// Cancel-safe: messages and pending stream reads live in the links.
+    async fn recv(&mut self) -> Received {
         match self {
             Self::WebSocket(link) => link.recv().await,
             Self::WebTransport(link) => link.recv().await,
         }
     }
 
-    /// Closes the connection with `reason`.
-    pub(crate) fn close(self, reason: CloseReason) {
+    async fn close(self, reason: CloseReason) {
         match self {
             Self::WebSocket(link) => link.close(reason),
             Self::WebTransport(link) => link.close(reason),

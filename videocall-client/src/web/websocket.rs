@@ -17,7 +17,8 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
 use super::js;
-use super::transport::{ConnectError, MAX_PACKET, Received, TransportError};
+use super::transport::{ConnectError, TransportError};
+use crate::link::{MAX_PACKET, Received};
 
 /// Messages held for the driver at most.
 const INBOX: usize = 4096;

@@ -22,7 +22,8 @@ use web_sys::{
 };
 
 use super::js;
-use super::transport::{ConnectError, MAX_PACKET, Received, TransportError};
+use super::transport::{ConnectError, TransportError};
+use crate::link::{MAX_PACKET, Received};
 
 /// Incoming streams read at the same time.
 const MAX_CONCURRENT_READS: usize = 64;
@@ -54,6 +55,8 @@ impl Link {
         }
         let refused = |e: JsValue| ConnectError::Refused(js::describe(&e));
         let transport = WebTransport::new_with_options(url.as_str(), &options).map_err(refused)?;
+        let opening = Opening { transport, open: false };
+        let transport = &opening.transport;
         let closed = JsFuture::from(transport.closed());
         if let Err(error) = JsFuture::from(transport.ready()).await {
             return Err(ConnectError::Failed(format!(
@@ -63,6 +66,7 @@ impl Link {
         }
         let incoming = reader(&transport.incoming_unidirectional_streams())
             .map_err(|e| ConnectError::Failed(js::describe(&e)))?;
+        let transport = opening.open();
         Ok(Self { transport, incoming, accepting: None, reads: FuturesUnordered::new(), closed })
     }
 
@@ -117,6 +121,29 @@ impl Link {
         info.set_close_code(u32::from(reason.code()));
         info.set_reason(reason.description());
         self.transport.close_with_close_info(&info);
+    }
+}
+
+/// A session being opened: closed if the attempt is abandoned (the driver drops a connect that
+/// outlasts its timeout), so that a late handshake does not leave a session nobody reads.
+struct Opening {
+    transport: WebTransport,
+    open: bool,
+}
+
+impl Opening {
+    /// The session, now owned by its [`Link`] (another reference to the same JS object).
+    fn open(mut self) -> WebTransport {
+        self.open = true;
+        self.transport.clone()
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if !self.open {
+            self.transport.close();
+        }
     }
 }
 

@@ -96,16 +96,27 @@ fn closed_after_a_minute(user: &str, code: Option<u32>) -> Session {
     let transport = TransportChoice::WebSocket { url: Url::parse("ws://h").unwrap() };
     let options =
         ClientOptions::new(UserId::new(user).unwrap(), RoomId::new("r1").unwrap(), transport);
-    let mut s = Session::new(&options, Arc::new(Counters::default()));
+    let mut s = Session::new(&options, Arc::new(Counters::default())).unwrap();
     s.handle_connected(WS, ms(0));
-    s.handle_disconnected(code, true, ms(60_000));
+    s.handle_disconnected(code, ms(60_000));
     s
+}
+
+/// The delay of the `Reconnecting` event the session queued.
+fn retry_delay(s: &mut Session) -> Duration {
+    events(s)
+        .into_iter()
+        .find_map(|e| match e {
+            Event::Reconnecting { delay, .. } => Some(delay),
+            _ => None,
+        })
+        .expect("a Reconnecting event")
 }
 
 #[test]
 fn clients_of_a_draining_server_come_back_spread_over_seconds() {
     let delays: Vec<Duration> = (0..200)
-        .map(|i| closed_after_a_minute(&format!("user{i}"), Some(1001)).handle_retry())
+        .map(|i| retry_delay(&mut closed_after_a_minute(&format!("user{i}"), Some(1001))))
         .collect();
     assert!(delays.iter().all(|d| (ms(500)..=ms(5000)).contains(d)), "{delays:?}");
     let first_second = delays.iter().filter(|d| **d < ms(1000)).count();
@@ -115,10 +126,11 @@ fn clients_of_a_draining_server_come_back_spread_over_seconds() {
 #[test]
 fn an_ordinary_loss_reconnects_quickly_with_jitter_and_says_so() {
     let mut s = closed_after_a_minute("alice", None);
-    events(&mut s);
-    let delay = s.handle_retry();
+    let got = events(&mut s);
+    let Event::Reconnecting { attempt: 1, delay } = got[1] else { panic!("{got:?}") };
     assert!((ms(125)..=ms(250)).contains(&delay), "{delay:?}");
-    assert_eq!(events(&mut s), vec![Event::Reconnecting { attempt: 1, delay }]);
+    assert_eq!(got[0], Event::Disconnected { reason: None, will_retry: true });
+    assert_eq!(s.poll_timeout(), Some(ms(60_000) + delay), "the retry is the next deadline");
 }
 
 #[test]
@@ -127,8 +139,8 @@ fn a_drain_announced_by_a_server_error_is_spread_too() {
     s.handle_connected(WS, ms(0));
     let error = ServerError { code: 1001, reason: "draining".into(), ..Default::default() };
     s.handle_bytes(&server(server_packet::Event::Error(error)), ms(1)).unwrap();
-    s.handle_disconnected(None, true, ms(60_000));
-    assert!(s.handle_retry() >= ms(500));
+    s.handle_disconnected(None, ms(60_000));
+    assert!(retry_delay(&mut s) >= ms(500));
 }
 
 #[test]
