@@ -4,15 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use common::{Out, next};
 use futures::StreamExt;
 use protobuf::Message;
 use videocall_relay::bus::{Bus, LocalHub, Subscription};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{Outbound, Receiver, Relay, RelayConfig, Session};
+use videocall_relay::{Receiver, Relay, RelayConfig, Session};
 use videocall_types::{CloseReason, MediaPacket, PacketType, PacketWrapper, RoomId, UserId};
 
 /// A health report as a videocall-rs client sends it, from protobuf/types/packet_wrapper.proto
@@ -75,8 +78,8 @@ async fn join(relay: &Relay, user: &str, ext: bool) -> Session {
 /// Packets queued for `rx` within a short wait, but for the server's own.
 async fn media(rx: &Receiver) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    while let Ok(next) = tokio::time::timeout(Duration::from_millis(50), rx.next()).await {
-        let Outbound::Packet(packet) = next else { panic!("closed: {next:?}") };
+    while let Ok(out) = tokio::time::timeout(Duration::from_millis(50), next(rx)).await {
+        let Out::Packet(packet) = out else { panic!("closed: {out:?}") };
         let wrapper = PacketWrapper::parse_from_bytes(&packet).unwrap();
         if wrapper.packet_type.enum_value() != Ok(PacketType::SERVER) {
             out.push(packet.to_vec());
