@@ -78,8 +78,8 @@ async fn join(relay: &Relay, user: &str, ext: bool) -> Session {
 /// Packets queued for `rx` within a short wait, but for the server's own.
 async fn media(rx: &Receiver) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    while let Ok(out) = tokio::time::timeout(Duration::from_millis(50), next(rx)).await {
-        let Out::Packet(packet) = out else { panic!("closed: {out:?}") };
+    while let Ok(got) = tokio::time::timeout(Duration::from_millis(50), next(rx)).await {
+        let Out::Packet(packet) = got else { panic!("closed: {got:?}") };
         let wrapper = PacketWrapper::parse_from_bytes(&packet).unwrap();
         if wrapper.packet_type.enum_value() != Ok(PacketType::SERVER) {
             out.push(packet.to_vec());
