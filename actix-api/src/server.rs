@@ -173,6 +173,7 @@ fn http_server(
     config: &Config,
 ) -> std::io::Result<actix_web::dev::Server> {
     let ui_dir = config.ui_dir.clone();
+    let user_timeout = 2 * config.relay().outbox.stall_timeout;
     let server = HttpServer::new(move || {
         let app = App::new()
             .wrap(headers::security_headers())
@@ -194,10 +195,16 @@ fn http_server(
                 .default_service(web::get().to(routes::status_page)),
         }
     })
-    // Nagle's algorithm adds tens of milliseconds to small media packets.
-    .on_connect(|connection, _| {
+    .on_connect(move |connection, _| {
         if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            // Nagle's algorithm adds tens of milliseconds to small media packets.
             let _ = tcp.set_nodelay(true);
+            // A socket that takes no data for twice the slow-receiver timeout (its peer stopped
+            // reading, or vanished) is aborted by the kernel. The relay has long dropped such a
+            // session by then, but the HTTP server still holds its socket and write buffer,
+            // blocked on a write that can never finish; this frees them, where TCP alone would
+            // keep probing a zero window forever.
+            let _ = socket2::SockRef::from(tcp).set_tcp_user_timeout(Some(user_timeout));
         }
     })
     .disable_signals()

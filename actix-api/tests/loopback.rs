@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::packets::{heartbeat, parse, plain_media, routed_media, sequence, server_event};
 use common::{Server, ws_close_code, ws_recv, ws_send, wt_recv, wt_send, wt_send_refusable};
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use videocall_types::protos::server_packet::server_packet::Event;
 use videocall_types::{CloseReason, MediaType};
@@ -177,7 +177,7 @@ async fn a_receiver_that_stops_reading_does_not_stall_the_room() {
     let mut publisher = server.ws("pub", "r1", false).await;
     let mut reader = server.ws("reader", "r1", false).await;
     // Never reads: its socket buffers fill, then the server's queue for it, then it is cut off.
-    let _stalled = server.ws_small_buffer("stalled", "r1").await;
+    let mut stalled = server.ws_small_buffer("stalled", "r1").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     const FRAMES: u64 = 1500;
@@ -213,6 +213,21 @@ async fn a_receiver_that_stops_reading_does_not_stall_the_room() {
         assert!(tokio::time::Instant::now() < deadline, "the stalled receiver was never cut off");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Its socket is not kept either: once it has taken nothing for twice the slow-receiver
+    // timeout, the server's kernel aborts it (TCP_USER_TIMEOUT). Without that, reading now
+    // would unblock the server's pending write and end in a clean close frame.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let ended = loop {
+        match tokio::time::timeout(LONG, stalled.next()).await {
+            Ok(Some(Ok(Message::Close(frame)))) => break format!("a close frame: {frame:?}"),
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(err))) => break format!("error: {err}"),
+            Ok(None) => break "end of stream".into(),
+            Err(_) => panic!("the stalled connection is still open"),
+        }
+    };
+    assert!(ended.contains("reset"), "the server should have aborted it, got {ended}");
 }
 
 #[tokio::test]
@@ -282,7 +297,6 @@ async fn shutdown_tells_clients_to_go_away() {
 /// although the writer batches them.
 #[tokio::test]
 async fn websocket_fragments_are_joined_pings_answered_and_bursts_kept_in_order() {
-    use futures::StreamExt;
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
