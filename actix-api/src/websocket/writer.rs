@@ -73,7 +73,7 @@ pub(crate) struct Writer {
     batch_bytes: usize,
     /// The close frame has been queued: end the body once `ready` is empty.
     closing: bool,
-    /// Least time between two writes while packets keep coming.
+    /// How long the first waiting packet holds the write for others to join it.
     interval: Duration,
     /// Wakes the writer when the waiting batch has waited `interval`.
     hold: Pin<Box<Sleep>>,
@@ -82,8 +82,8 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// A writer for `receiver`'s packets that pings every `ping_every` and writes at most once
-    /// per `interval` while packets keep coming.
+    /// A writer for `receiver`'s packets that pings every `ping_every` and holds each write up
+    /// to `interval` for more packets to join it.
     pub(crate) fn new(
         receiver: Receiver,
         pong: Arc<Pong>,
