@@ -36,7 +36,8 @@ pub struct Config {
 
     /// Serve WebTransport from this process too. Defaults to on without NATS_URL (all-in-one)
     /// and off with it (split deployments run webtransport-server).
-    #[arg(long, env = "EMBEDDED_WEBTRANSPORT")]
+    /// Accepts 1/0, true/false, yes/no, on/off.
+    #[arg(long, env = "EMBEDDED_WEBTRANSPORT", value_parser = clap::builder::BoolishValueParser::new())]
     pub embedded_webtransport: Option<bool>,
 
     /// UDP address of the embedded WebTransport listener.
@@ -196,5 +197,18 @@ mod tests {
         assert_eq!(config.allowed_origins[1], AllowedOrigin::Any);
         assert!(config.trust_forwarded_headers);
         assert!(Config::try_parse_from(["actix-api", "--allowed-origins", "a.example"]).is_err());
+    }
+
+    #[test]
+    fn boolean_settings_accept_the_usual_spellings() {
+        for (text, on) in [("1", true), ("yes", true), ("true", true), ("0", false), ("no", false)]
+        {
+            let args = ["actix-api", "--embedded-webtransport", text, "--trust-forwarded-headers"];
+            let config = Config::try_parse_from(args).unwrap();
+            assert_eq!(config.embedded_webtransport, Some(on), "{text}");
+            assert!(config.trust_forwarded_headers);
+        }
+        let bad = ["actix-api", "--embedded-webtransport", "maybe"];
+        assert!(Config::try_parse_from(bad).is_err());
     }
 }
