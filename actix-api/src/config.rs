@@ -7,7 +7,7 @@ use std::time::Duration;
 use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
-use crate::origin::AllowedOrigin;
+use crate::origin::AllowedOrigins;
 
 /// Command line and environment of `actix-api`.
 #[derive(Debug, Clone, clap::Parser)]
@@ -82,8 +82,8 @@ pub struct Config {
     /// Web origins allowed to open WebSockets, comma-separated (`https://meet.example.com`, or
     /// `*` for any). The page's own host is always allowed, and so is a client sending no
     /// `Origin` (the CLI, the bot). Unset: also any localhost/127.0.0.1/[::1] origin.
-    #[arg(long, env = "ALLOWED_ORIGINS", value_delimiter = ',')]
-    pub allowed_origins: Vec<AllowedOrigin>,
+    #[arg(long, env = "ALLOWED_ORIGINS", default_value = "")]
+    pub allowed_origins: AllowedOrigins,
 
     /// Video codec the browser app encodes with by default.
     #[arg(long, env = "VIDEO_CODEC", default_value = "vp9", value_parser = ["vp9", "vp8"])]
@@ -180,12 +180,13 @@ mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::origin::AllowedOrigin;
 
     #[test]
     fn forwarded_headers_are_untrusted_and_origins_default_by_default() {
         let config = Config::defaults();
         assert!(!config.trust_forwarded_headers);
-        assert!(config.allowed_origins.is_empty());
+        assert!(config.allowed_origins.0.is_empty());
     }
 
     #[test]
@@ -193,10 +194,15 @@ mod tests {
         let args =
             ["actix-api", "--allowed-origins", "https://a.example, *", "--trust-forwarded-headers"];
         let config = Config::try_parse_from(args).unwrap();
-        assert_eq!(config.allowed_origins.len(), 2);
-        assert_eq!(config.allowed_origins[1], AllowedOrigin::Any);
+        assert_eq!(config.allowed_origins.0.len(), 2);
+        assert_eq!(config.allowed_origins.0[1], AllowedOrigin::Any);
         assert!(config.trust_forwarded_headers);
         assert!(Config::try_parse_from(["actix-api", "--allowed-origins", "a.example"]).is_err());
+        // Empty (an empty variable) and trailing commas are no entries, not bad ones.
+        let empty = Config::try_parse_from(["actix-api", "--allowed-origins", ""]).unwrap();
+        assert!(empty.allowed_origins.0.is_empty());
+        let trailing = ["actix-api", "--allowed-origins", "https://a.example,"];
+        assert_eq!(Config::try_parse_from(trailing).unwrap().allowed_origins.0.len(), 1);
     }
 
     #[test]

@@ -15,5 +15,5 @@ mod upgrade;
 mod websocket;
 
 pub use config::Config;
-pub use origin::{AllowedOrigin, InvalidOrigin, Origin};
+pub use origin::{AllowedOrigin, AllowedOrigins, InvalidOrigin, Origin};
 pub use server::{Error, Listeners, run};

@@ -106,6 +106,20 @@ impl FromStr for AllowedOrigin {
     }
 }
 
+/// `ALLOWED_ORIGINS` as given: entries separated by commas. Empty entries are skipped, so an
+/// empty variable (as compose files and charts often set) means "unset", not a bad origin.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedOrigins(pub Vec<AllowedOrigin>);
+
+impl FromStr for AllowedOrigins {
+    type Err = InvalidOrigin;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let entries = value.split(',').map(str::trim).filter(|entry| !entry.is_empty());
+        entries.map(str::parse).collect::<Result<_, _>>().map(Self)
+    }
+}
+
 /// The origins allowed to open WebSockets (see the module docs).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct OriginPolicy {

@@ -103,7 +103,7 @@ pub async fn run(
         config: config.clone(),
         certificate_hash,
         webtransport_port,
-        origins: OriginPolicy::new(config.allowed_origins.clone()),
+        origins: OriginPolicy::new(config.allowed_origins.0.clone()),
         refused: Default::default(),
     });
 

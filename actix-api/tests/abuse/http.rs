@@ -297,7 +297,7 @@ async fn websocket_upgrades_are_refused_from_foreign_origins_only() {
 #[tokio::test]
 async fn allowed_origins_replace_the_localhost_default() {
     let server =
-        Server::start(|c| c.allowed_origins = vec!["https://meet.example".parse().unwrap()]).await;
+        Server::start(|c| c.allowed_origins = "https://meet.example".parse().unwrap()).await;
     assert!(ws_with_origin(&server, "alice", Some("https://meet.example")).await.is_ok());
     assert!(ws_with_origin(&server, "bob", None).await.is_ok());
     let own = format!("http://{}", server.http);
