@@ -45,12 +45,21 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// Binds the addresses of `config`.
+    /// Binds the addresses of `config`; an error names the address that could not be bound
+    /// and the setting it came from.
     pub fn bind(config: &Config) -> std::io::Result<Self> {
-        let http = TcpListener::bind(config.listen)?;
+        let named = |setting: &'static str, addr: std::net::SocketAddr| {
+            move |err: std::io::Error| {
+                std::io::Error::new(err.kind(), format!("cannot bind {setting}={addr}: {err}"))
+            }
+        };
+        let http = TcpListener::bind(config.listen).map_err(named("LISTEN_ADDR", config.listen))?;
         let webtransport = config
             .webtransport_enabled()
-            .then(|| UdpSocket::bind(config.webtransport_listen))
+            .then(|| {
+                UdpSocket::bind(config.webtransport_listen)
+                    .map_err(named("WEBTRANSPORT_LISTEN_ADDR", config.webtransport_listen))
+            })
             .transpose()?;
         Ok(Self { http, webtransport })
     }
