@@ -6,7 +6,7 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client -p yew-ui
 
-.PHONY: run test deps ui ui-test lint fmt unit clean cli cli-aarch64 bench fuzz
+.PHONY: run test deps ui ui-test lint fmt unit clean cli cli-aarch64 bench fuzz deploy-check up down
 
 ## run: build the UI and the all-in-one server (no NATS, no database), start it, print the URL
 run:
@@ -26,7 +26,7 @@ ui-test:
 	UI_PROFILE=dev scripts/build-ui.sh
 
 ## test: every check and test, installing what they need
-test: deps lint ui-test unit fuzz
+test: deps lint deploy-check ui-test unit fuzz
 
 deps:
 	@scripts/deps.sh test
@@ -36,6 +36,18 @@ lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	cargo clippy $(WASM_CRATES) --target wasm32-unknown-unknown --locked -- -D warnings
+
+## deploy-check: hadolint the Dockerfiles, lint, render and validate the Helm chart (Kubernetes
+## 1.30), and check that images, compose and chart name only real paths, binaries, variables, ports
+deploy-check:
+	scripts/deploy-check.sh
+
+## up / down: the compose stack (NATS, two actix-api, one webtransport-server); needs a Docker engine
+up:
+	docker compose -f docker/docker-compose.yaml up -d --build
+
+down:
+	docker compose -f docker/docker-compose.yaml down
 
 ## unit: unit, loopback, multi-instance (real nats-server) and browser (headless Chromium) tests
 unit:

