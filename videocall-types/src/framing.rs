@@ -35,7 +35,7 @@ pub fn is_framed(first: u8) -> bool {
 }
 
 /// Which of a sender's tracks a packet travels with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lane {
     /// Camera video: a new stream per group of pictures.
     Video,

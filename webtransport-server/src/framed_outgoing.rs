@@ -52,18 +52,42 @@ pub(crate) struct Sender {
     last: Option<(u64, Lane)>,
     /// A run of packets for one group, prefixes interleaved, written with one call.
     run: Vec<Bytes>,
+    /// The batch being written, placed and sorted by group (kept for its allocation).
+    sorted: Vec<(Placement, Bytes)>,
 }
 
 impl Sender {
     pub(crate) fn new(connection: Connection) -> Self {
-        Self { connection, groups: Vec::new(), sent: 0, last: None, run: Vec::new() }
+        Self {
+            connection,
+            groups: Vec::new(),
+            sent: 0,
+            last: None,
+            run: Vec::new(),
+            sorted: Vec::new(),
+        }
     }
 
-    /// Writes `packets` in order, consecutive packets of one group in one call.
+    /// Writes `packets`, all packets of one group in one call. A batch interleaves many
+    /// senders; sorting it by group (stably, so each group keeps its order and its key-frame
+    /// boundaries) turns a write per packet into a write per group. Order across groups does
+    /// not matter: they are separate streams, which the client reads concurrently anyway.
     async fn write(&mut self, packets: impl Iterator<Item = Bytes>) -> Result<(), ()> {
+        self.sorted.extend(packets.map(|packet| (Placement::of(&packet), packet)));
+        self.sorted.sort_by_key(|(place, _)| (place.sender, place.lane));
+        let mut sorted = std::mem::take(&mut self.sorted);
+        let written = self.write_sorted(sorted.drain(..)).await;
+        self.sorted = sorted;
+        written
+    }
+
+    /// Writes placed `packets` in order, consecutive packets of one group in one call.
+    async fn write_sorted(
+        &mut self,
+        packets: impl Iterator<Item = (Placement, Bytes)>,
+    ) -> Result<(), ()> {
         let mut current: Option<usize> = None;
-        for packet in packets {
-            let place = Placement::of(&packet);
+        for (place, packet) in packets {
             let Some(prefix) = framing::prefix(packet.len()) else { continue };
             let index = match current {
                 Some(index)
