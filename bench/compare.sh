@@ -36,7 +36,7 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
 # Every bot connection comes from 127.0.0.1: lift the per-address and total caps.
 CAPS="MAX_CONNECTIONS=1000000 MAX_CONNECTIONS_PER_IP=1000000 MAX_ROOM_SIZE=100000"
-SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex"
+SYSCALLS="raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_sendmsg,syscalls:sys_enter_sendmmsg,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_recvfrom,syscalls:sys_enter_recvmsg,syscalls:sys_enter_recvmmsg,syscalls:sys_enter_read,syscalls:sys_enter_epoll_wait,syscalls:sys_enter_futex"
 command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null
 command -v perf >/dev/null || apt-get install -y -qq linux-perf >/dev/null
 
@@ -71,7 +71,7 @@ done
 sleep 1
 
 HZ=$(getconf CLK_TCK)
-printf 'run\ttarget\tload\tdelivered\tcpu_s\tcpu_us_per_msg\tsyscalls_per_msg\tsendto+write(v)_per_msg\tp50_ms\tp99_ms\tloss_pct\trss_before_mib\trss_peak_mib\n'
+printf 'run\ttarget\tload\tdelivered\tcpu_s\tcpu_us_per_msg\tsyscalls_per_msg\tsends_per_msg\tp50_ms\tp99_ms\tloss_pct\trss_before_mib\trss_peak_mib\n'
 for run in $(seq "$runs"); do
   for name in "${names[@]}"; do
     pid=${PID_OF[$name]} json="$WORK/$name-$run.json" perf_out="$WORK/$name-$run.perf"
@@ -94,8 +94,8 @@ for run in $(seq "$runs"); do
       --arg cmd "bot load ${FLAGS_OF[$name]} --rooms $rooms --publishers $publishers --subscribers $subscribers --duration $secs $extra" \
       --argjson cpu "$((t1 - t0))" --argjson hz "$HZ" --argjson rss0 "$rss0" --argjson peak "$peak" \
       --argjson sys "$(count raw_syscalls:sys_enter)" \
-      --argjson writes "$(( $(count syscalls:sys_enter_sendto) + $(count syscalls:sys_enter_write) + $(count syscalls:sys_enter_writev) ))" \
-      --argjson reads "$(( $(count syscalls:sys_enter_recvfrom) + $(count syscalls:sys_enter_read) ))" \
+      --argjson writes "$(( $(count syscalls:sys_enter_sendto) + $(count syscalls:sys_enter_sendmsg) + $(count syscalls:sys_enter_sendmmsg) + $(count syscalls:sys_enter_write) + $(count syscalls:sys_enter_writev) ))" \
+      --argjson reads "$(( $(count syscalls:sys_enter_recvfrom) + $(count syscalls:sys_enter_recvmsg) + $(count syscalls:sys_enter_recvmmsg) + $(count syscalls:sys_enter_read) ))" \
       --argjson epoll "$(count syscalls:sys_enter_epoll_wait)" --argjson futex "$(count syscalls:sys_enter_futex)" \
       '(.delivery | map(.delivered) | add) as $d | {run: ($run|tonumber), target: $name, transport: $transport,
         load: $load, rooms: .params.rooms, delivered: $d, cpu_s: ($cpu / $hz),

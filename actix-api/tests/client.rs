@@ -118,6 +118,69 @@ async fn native_clients_over_websocket_and_webtransport_meet_and_exchange_media(
     assert_eq!(left.user, "bob");
 }
 
+fn video_frame(seq: u64) -> MediaPacket {
+    let mut packet = video_key_frame(seq);
+    if seq % 10 != 1 {
+        packet.frame_type = "delta".into();
+    }
+    packet
+}
+
+/// The video sequence numbers of the next `count` packets `events` delivers from `user`.
+async fn video_sequences(events: &mut Events, user: &str, count: usize) -> Vec<u64> {
+    let mut got = Vec::new();
+    while got.len() < count {
+        let seq = until(events, |e| match e {
+            Event::Packet { wrapper, .. } if wrapper.email == user => {
+                let packet = MediaPacket::parse_from_bytes(&wrapper.data).ok()?;
+                (packet.media_type.enum_value() == Ok(MediaType::VIDEO))
+                    .then_some(packet.video_metadata.sequence)
+            }
+            _ => None,
+        })
+        .await;
+        got.push(seq);
+    }
+    got
+}
+
+#[tokio::test]
+async fn framed_and_one_packet_webtransport_clients_exchange_video_in_order() {
+    let server = Server::start(|_| {}).await;
+    let start_wt = |user: &str, wt_streams: bool, transport: TransportChoice| {
+        let mut options =
+            ClientOptions::new(UserId::new(user).unwrap(), RoomId::new("demo").unwrap(), transport);
+        options.wt_streams = wt_streams;
+        let (handle, events, driver) = Client::new(options).unwrap();
+        tokio::spawn(driver);
+        (handle, events)
+    };
+    let (framed, mut framed_events) = start_wt("framed", true, wt(&server).await);
+    let (old, mut old_events) = start_wt("old", false, wt(&server).await);
+    until(&mut framed_events, |e| matches!(e, Event::PeerJoined(_)).then_some(())).await;
+    until(&mut old_events, |e| matches!(e, Event::Connected { .. }).then_some(())).await;
+
+    // Key frames every tenth packet from the first: the framed client starts a new stream for
+    // each group.
+    let frames = 30;
+    for seq in 1..=frames {
+        framed.send_media(video_frame(seq)).unwrap();
+        old.send_media(video_frame(seq)).unwrap();
+    }
+    let expected: Vec<u64> = (1..=frames).collect();
+    // Framed, each group of pictures (its own stream) arrives in order; groups are read
+    // concurrently, so a newer group may overtake the end of an older one.
+    let framed_got = video_sequences(&mut framed_events, "old", expected.len()).await;
+    for group in [1..=10, 11..=20, 21..=30] {
+        let order: Vec<u64> = framed_got.iter().copied().filter(|s| group.contains(s)).collect();
+        assert_eq!(order, group.collect::<Vec<_>>(), "one group in order: {framed_got:?}");
+    }
+    // One packet per stream, packets arrive as the concurrently read streams complete.
+    let mut got = video_sequences(&mut old_events, "framed", expected.len()).await;
+    got.sort_unstable();
+    assert_eq!(got, expected);
+}
+
 #[tokio::test]
 async fn auto_falls_back_to_websocket_when_webtransport_is_unreachable() {
     let server = Server::start(|c| c.embedded_webtransport = Some(false)).await;

@@ -57,6 +57,9 @@ pub struct LoadPlan {
     pub subscriber_heartbeat: Option<Duration>,
     /// Ask servers for extensions (`?ext=1`); off speaks the old protocol.
     pub ext: bool,
+    /// Over WebTransport, several packets per stream (`?streams=1`); off sends one packet per
+    /// stream as old clients do.
+    pub wt_streams: bool,
     /// Prefix of room names, so runs against one server do not meet.
     pub room_prefix: String,
 }
@@ -78,6 +81,7 @@ impl LoadPlan {
             publisher_heartbeat: Some(Duration::from_secs(1)),
             subscriber_heartbeat: Some(Duration::from_secs(1)),
             ext: true,
+            wt_streams: true,
             room_prefix: "load".into(),
         }
     }
@@ -188,6 +192,7 @@ fn options(
     let heartbeat = if publisher { plan.publisher_heartbeat } else { plan.subscriber_heartbeat };
     options.heartbeat_interval = heartbeat.unwrap_or(NEVER);
     options.ext = plan.ext;
+    options.wt_streams = plan.wt_streams;
     // Large rooms: every participant is a peer of every other.
     options.max_peers = options.max_peers.max(plan.per_room());
     Ok(options)

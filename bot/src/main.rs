@@ -107,6 +107,10 @@ struct LoadArgs {
     /// Speak the old protocol (no `?ext=1`).
     #[arg(long)]
     plain: bool,
+    /// WebTransport: one packet per stream, as old clients send (no `?streams=1`), to compare
+    /// with the default length-prefixed packets on long-lived streams.
+    #[arg(long)]
+    one_packet_streams: bool,
     /// Prefix of room names.
     #[arg(long, default_value = "load")]
     room_prefix: String,
@@ -206,6 +210,7 @@ async fn load(args: LoadArgs) -> anyhow::Result<()> {
     plan.publisher_heartbeat = secs(args.publisher_heartbeat);
     plan.subscriber_heartbeat = secs(args.subscriber_heartbeat);
     plan.ext = !args.plain;
+    plan.wt_streams = !args.one_packet_streams;
     plan.room_prefix = args.room_prefix;
     plan.shape = MediaShape {
         video_fps: args.video_fps,

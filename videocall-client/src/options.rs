@@ -70,6 +70,10 @@ pub struct ClientOptions {
     pub backoff: BackoffConfig,
     /// Ask the server for extensions (`?ext=1`, default true); false speaks the old protocol.
     pub ext: bool,
+    /// Over WebTransport, ask for several packets per stream (`?streams=1`, see
+    /// `videocall_types::framing`). Default true on native targets; false in the browser,
+    /// whose WebTransport link does not speak it yet.
+    pub wt_streams: bool,
     /// Reconnect after a lost connection or a failed attempt (default true).
     pub reconnect: bool,
     /// Capacity of the event queue to the application (default 1024).
@@ -94,6 +98,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(5),
             backoff: BackoffConfig { jitter_seed: Some(seed), ..BackoffConfig::default() },
             ext: true,
+            wt_streams: cfg!(not(target_arch = "wasm32")),
             reconnect: true,
             event_capacity: 1024,
             send_capacity: 256,
@@ -104,7 +109,10 @@ impl ClientOptions {
     /// The transports to try, in order of preference, with their lobby URLs.
     pub fn endpoints(&self) -> Result<Vec<Endpoint>, LobbyError> {
         let make = |kind, base: &Url, cert_hash| {
-            let url = lobby::url(base, kind, &self.user, &self.room, self.ext)?;
+            let mut url = lobby::url(base, kind, &self.user, &self.room, self.ext)?;
+            if kind == TransportKind::WebTransport && self.wt_streams {
+                url.query_pairs_mut().append_pair("streams", "1");
+            }
             Ok(Endpoint { kind, url, cert_hash })
         };
         match &self.transport {
@@ -146,6 +154,7 @@ mod tests {
             cert_hash: Some([1; 32]),
             websocket: Url::parse("ws://h:8080").unwrap(),
         });
+        let opts = ClientOptions { wt_streams: false, ..opts };
         let endpoints = opts.endpoints().unwrap();
         let summary: Vec<(TransportKind, &str, bool)> =
             endpoints.iter().map(|e| (e.kind, e.url.as_str(), e.cert_hash.is_some())).collect();
@@ -156,6 +165,23 @@ mod tests {
                 (TransportKind::WebSocket, "ws://h:8080/lobby/alice/r1?ext=1", false),
             ]
         );
+    }
+
+    #[test]
+    fn webtransport_asks_for_framed_streams_where_the_link_speaks_them() {
+        let opts = options(TransportChoice::Auto {
+            webtransport: Url::parse("https://h:4433").unwrap(),
+            cert_hash: None,
+            websocket: Url::parse("ws://h:8080").unwrap(),
+        });
+        let urls: Vec<String> =
+            opts.endpoints().unwrap().iter().map(|e| e.url.to_string()).collect();
+        if cfg!(target_arch = "wasm32") {
+            assert_eq!(urls[0], "https://h:4433/lobby/alice/r1?ext=1");
+        } else {
+            assert_eq!(urls[0], "https://h:4433/lobby/alice/r1?ext=1&streams=1");
+        }
+        assert_eq!(urls[1], "ws://h:8080/lobby/alice/r1?ext=1", "WebSocket never asks");
     }
 
     #[test]

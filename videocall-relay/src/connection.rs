@@ -40,6 +40,20 @@ pub enum Incoming {
 pub trait Outgoing: Send {
     /// Sends one packet; an error means the connection is gone.
     fn send(&mut self, packet: Bytes) -> impl Future<Output = Result<(), ()>> + Send;
+    /// Sends every packet of `batch` in order, emptying it; an error means the connection is
+    /// gone. A transport that can write several packets at once (several on one WebTransport
+    /// stream) overrides this; by default it is [`Outgoing::send`] per packet.
+    fn send_batch(
+        &mut self,
+        batch: &mut Vec<Bytes>,
+    ) -> impl Future<Output = Result<(), ()>> + Send {
+        async move {
+            for packet in batch.drain(..) {
+                self.send(packet).await?;
+            }
+            Ok(())
+        }
+    }
     /// Sends a keep-alive probe, where the transport has one.
     fn ping(&mut self) -> impl Future<Output = Result<(), ()>> + Send;
     /// Closes the connection with `reason`.
@@ -189,12 +203,7 @@ async fn write<O: Outgoing>(
                     return reason;
                 }
                 // A batch that cannot be written in time means the client stopped reading.
-                let write = async {
-                    for packet in batch.drain(..) {
-                        outgoing.send(packet).await?;
-                    }
-                    Ok::<(), ()>(())
-                };
+                let write = outgoing.send_batch(&mut batch);
                 match tokio::time::timeout(receiver.stall_timeout(), write).await {
                     Err(_) => return CloseReason::SlowReceiver,
                     Ok(Err(())) => return CloseReason::Normal,

@@ -4,6 +4,7 @@
 //! Everything here is plain data with no I/O, and compiles for `wasm32-unknown-unknown`.
 
 pub mod close;
+pub mod framing;
 pub mod id;
 pub mod subject;
 pub mod wire;

@@ -28,10 +28,10 @@ use videocall_types::CloseReason;
 use wtransport::{Connection, RecvStream, VarInt};
 
 /// Application code for a stream the server stops reading because it is over the size limit.
-const STOP_TOO_LARGE: u32 = CloseReason::TooLarge.code() as u32;
+pub(crate) const STOP_TOO_LARGE: u32 = CloseReason::TooLarge.code() as u32;
 
 /// Application code for a stream the server stops reading because it took too long.
-const STOP_TIMEOUT: u32 = CloseReason::Timeout.code() as u32;
+pub(crate) const STOP_TIMEOUT: u32 = CloseReason::Timeout.code() as u32;
 
 /// One stream being read; `None` when the client reset it (nothing to relay).
 type Read = BoxFuture<'static, Option<Incoming>>;
@@ -128,7 +128,7 @@ impl Reader {
     }
 }
 
-fn check_size(packet: Bytes, max_packet_bytes: usize) -> Incoming {
+pub(crate) fn check_size(packet: Bytes, max_packet_bytes: usize) -> Incoming {
     if packet.len() > max_packet_bytes {
         Incoming::Refused(CloseReason::TooLarge)
     } else {
@@ -138,10 +138,20 @@ fn check_size(packet: Bytes, max_packet_bytes: usize) -> Incoming {
 
 /// Reads one stream to its end, refusing it once it is longer than `limits.max_packet_bytes`
 /// or takes longer than `limits.stream_timeout`.
-async fn read_packet(mut stream: RecvStream, limits: Limits) -> Option<Incoming> {
+async fn read_packet(stream: RecvStream, limits: Limits) -> Option<Incoming> {
+    read_rest(stream, Assembly::default(), limits).await
+}
+
+/// Reads the rest of a one-packet stream whose first bytes are in `packet`, with the limits of
+/// [`read_packet`].
+pub(crate) async fn read_rest(
+    mut stream: RecvStream,
+    packet: Assembly,
+    limits: Limits,
+) -> Option<Incoming> {
     let read = tokio::time::timeout(
         limits.stream_timeout,
-        read_to_end(&mut stream, limits.max_packet_bytes),
+        read_to_end(&mut stream, packet, limits.max_packet_bytes),
     )
     .await;
     match read {
@@ -168,8 +178,11 @@ enum Unread {
 }
 
 /// The bytes of `stream` up to its end, at most `max_packet_bytes` of them.
-async fn read_to_end(stream: &mut RecvStream, max_packet_bytes: usize) -> Result<Bytes, Unread> {
-    let mut packet = Assembly::default();
+async fn read_to_end(
+    stream: &mut RecvStream,
+    mut packet: Assembly,
+    max_packet_bytes: usize,
+) -> Result<Bytes, Unread> {
     loop {
         // Ask for one byte more than may still come, to notice a stream that is too long.
         let want = max_packet_bytes.saturating_sub(packet.len()).saturating_add(1);
@@ -196,17 +209,17 @@ async fn read_to_end(stream: &mut RecvStream, max_packet_bytes: usize) -> Result
 /// those buffers alive (a client dribbling one byte per datagram would make a 1 MB packet
 /// hold a gigabyte). Holds at most twice the packet's length (the buffer grows by doubling).
 #[derive(Debug, Default)]
-struct Assembly {
+pub(crate) struct Assembly {
     first: Bytes,
     rest: BytesMut,
 }
 
 impl Assembly {
-    fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.first.len() + self.rest.len()
     }
 
-    fn push(&mut self, chunk: Bytes) {
+    pub(crate) fn push(&mut self, chunk: Bytes) {
         if self.rest.is_empty() {
             if self.first.is_empty() {
                 self.first = chunk;
@@ -217,7 +230,7 @@ impl Assembly {
         self.rest.extend_from_slice(&chunk);
     }
 
-    fn finish(self) -> Bytes {
+    pub(crate) fn finish(self) -> Bytes {
         if self.rest.is_empty() { self.first } else { self.rest.freeze() }
     }
 }

@@ -13,6 +13,8 @@
 //! code and text of their `videocall_types::CloseReason`.
 
 mod config;
+mod framed_incoming;
+mod framed_outgoing;
 mod identity;
 mod incoming;
 mod lobby;

@@ -1,5 +1,5 @@
 //! The session request path: `/lobby/{user}/{room}` with an optional query (`ext=1` asks for
-//! the SERVER packets of the protocol extensions).
+//! the SERVER packets of the protocol extensions, `streams=1` for several packets per stream).
 
 use videocall_types::{IdError, RoomId, UserId};
 
@@ -10,6 +10,8 @@ pub(crate) struct Lobby {
     pub(crate) room: RoomId,
     /// The client asked for SERVER packets (`?ext=1`).
     pub(crate) ext: bool,
+    /// The client speaks length-prefixed packets on long-lived streams (`?streams=1`).
+    pub(crate) streams: bool,
 }
 
 /// Why a path names no lobby.
@@ -40,9 +42,11 @@ impl Lobby {
         };
         let user = UserId::new(&percent_decode(user)?)?;
         let room = RoomId::new(&percent_decode(room)?)?;
-        let ext = url::form_urlencoded::parse(query.as_bytes())
-            .any(|(key, value)| key == "ext" && value == "1");
-        Ok(Self { user, room, ext })
+        let flag = |name: &str| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .any(|(key, value)| key == name && value == "1")
+        };
+        Ok(Self { user, room, ext: flag("ext"), streams: flag("streams") })
     }
 }
 
@@ -72,7 +76,20 @@ mod tests {
     use super::*;
 
     fn lobby(user: &str, room: &str, ext: bool) -> Lobby {
-        Lobby { user: UserId::new(user).unwrap(), room: RoomId::new(room).unwrap(), ext }
+        Lobby {
+            user: UserId::new(user).unwrap(),
+            room: RoomId::new(room).unwrap(),
+            ext,
+            streams: false,
+        }
+    }
+
+    #[test]
+    fn reads_streams() {
+        let parsed = Lobby::parse("/lobby/alice/r1?ext=1&streams=1").unwrap();
+        assert!(parsed.ext && parsed.streams);
+        assert!(!Lobby::parse("/lobby/alice/r1?streams=0").unwrap().streams);
+        assert!(!Lobby::parse("/lobby/alice/r1?ext=1").unwrap().streams);
     }
 
     #[test]

@@ -11,9 +11,9 @@ use wtransport::Connection;
 use wtransport::endpoint::{IncomingSession, SessionRequest};
 
 use crate::config::Config;
-use crate::incoming;
 use crate::lobby::Lobby;
 use crate::outgoing::{self, Sender};
+use crate::{framed_incoming, framed_outgoing, incoming};
 
 /// Serves one incoming connection to its end. Runs inside the connection's span, whose `user`,
 /// `room` and `session` fields it fills in as they become known.
@@ -34,6 +34,7 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
         }
         return;
     };
+    let streams = lobby.streams;
     let session = match relay.join(permit, lobby.user, lobby.room, lobby.ext).await {
         Ok(session) => session,
         Err(error) => {
@@ -50,10 +51,15 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
         max_packet_bytes: config.max_packet_bytes,
         stream_timeout: config.stream_timeout,
     };
-    let packets = incoming::packets(connection.clone(), limits);
     let keepalive = Keepalive { ping_interval: None, idle_timeout: config.idle_timeout };
-    let reason =
-        connection::serve(session, packets, Sender::new(connection.clone()), keepalive).await;
+    let reason = if streams {
+        let packets = framed_incoming::packets(connection.clone(), limits);
+        let sender = framed_outgoing::Sender::new(connection.clone());
+        connection::serve(session, packets, sender, keepalive).await
+    } else {
+        let packets = incoming::packets(connection.clone(), limits);
+        connection::serve(session, packets, Sender::new(connection.clone()), keepalive).await
+    };
     // `serve` closes too, but gives up on a client that does not acknowledge its last words;
     // closing again is harmless and makes sure the client learns the reason.
     outgoing::close(&connection, reason);

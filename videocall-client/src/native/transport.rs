@@ -44,6 +44,9 @@ pub(crate) enum TransportError {
     /// Opening or writing a WebTransport stream failed.
     #[error("webtransport send: {0}")]
     WebTransport(String),
+    /// A packet too long for a length prefix (over 4 GiB).
+    #[error("webtransport send: packet too long to frame")]
+    TooLarge,
 }
 
 /// An established connection.

@@ -19,7 +19,7 @@ use webtransport_server::{CertificateHash, Config, Error, Identity};
 use wtransport::endpoint::endpoint_side;
 use wtransport::error::{ConnectingError, ConnectionError};
 use wtransport::tls::Sha256Digest;
-use wtransport::{ClientConfig, Connection, Endpoint};
+use wtransport::{ClientConfig, Connection, Endpoint, RecvStream, SendStream};
 
 /// Longest wait for anything that should happen.
 pub const PATIENCE: Duration = Duration::from_secs(5);
@@ -191,6 +191,61 @@ impl Client {
             other => panic!("closed without an application code: {other}"),
         }
     }
+}
+
+impl Client {
+    /// Opens a stream to send several length-prefixed packets on (`?streams=1` clients).
+    pub async fn open_framed(&self) -> SendStream {
+        self.connection.open_uni().await.unwrap().await.unwrap()
+    }
+
+    /// Accepts the server's next stream, to read with [`read_framed`].
+    pub async fn accept_framed(&self) -> RecvStream {
+        tokio::time::timeout(PATIENCE, self.connection.accept_uni())
+            .await
+            .expect("no stream arrived")
+            .unwrap()
+    }
+}
+
+/// Writes `packet` length-prefixed on `stream`.
+pub async fn write_framed(stream: &mut SendStream, packet: &[u8]) {
+    stream.write_all(&framed(packet)).await.unwrap();
+}
+
+/// `packet` with its 4-byte big-endian length in front.
+pub fn framed(packet: &[u8]) -> Vec<u8> {
+    let mut out = (packet.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(packet);
+    out
+}
+
+/// Reads the next length-prefixed packet of `stream`; `None` at its end.
+pub async fn read_framed(stream: &mut RecvStream) -> Option<PacketWrapper> {
+    let quic = stream.quic_stream_mut();
+    let mut prefix = [0u8; 4];
+    let read = tokio::time::timeout(PATIENCE, quic.read_exact(&mut prefix)).await;
+    read.expect("no packet arrived on the stream").ok()?;
+    let mut packet = vec![0; u32::from_be_bytes(prefix) as usize];
+    tokio::time::timeout(PATIENCE, quic.read_exact(&mut packet)).await.unwrap().unwrap();
+    Some(PacketWrapper::parse_from_bytes(&packet).unwrap())
+}
+
+/// A serialized MEDIA packet with a plaintext VIDEO frame (a key frame or not).
+pub fn video_packet(email: &str, keyframe: bool, payload: &[u8]) -> Vec<u8> {
+    let media = MediaPacket {
+        media_type: MediaType::VIDEO.into(),
+        frame_type: if keyframe { "key" } else { "delta" }.into(),
+        data: payload.to_vec(),
+        ..Default::default()
+    };
+    let wrapper = PacketWrapper {
+        packet_type: PacketType::MEDIA.into(),
+        email: email.into(),
+        data: media.write_to_bytes().unwrap(),
+        ..Default::default()
+    };
+    wrapper.write_to_bytes().unwrap()
 }
 
 /// A serialized MEDIA packet with a plaintext audio key frame, claiming to come from `email`.
