@@ -95,6 +95,77 @@ token_id!(
     "room"
 );
 
+/// The longest display name accepted, in characters (not bytes).
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// Why a display name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Nothing but white space.
+    #[error("display name is empty")]
+    Empty,
+    /// More than [`MAX_NAME_CHARS`] characters.
+    #[error("display name is {chars} characters long; the limit is {MAX_NAME_CHARS}")]
+    TooLong {
+        /// The length that was given, in characters.
+        chars: usize,
+    },
+    /// A control character (line breaks, escapes, bidirectional overrides).
+    #[error("display name contains the control character {found:?}")]
+    Control {
+        /// The first offending character.
+        found: char,
+    },
+}
+
+/// What people call a participant: free Unicode text (accents, scripts, emoji), 1 to
+/// [`MAX_NAME_CHARS`] characters, trimmed, without control characters. Unlike ids it never
+/// reaches a bus subject or a URL path; it is shown to people, so characters that could forge
+/// lines or reorder the text around it (C0/C1 controls and Unicode's bidirectional overrides
+/// and isolates) are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Validates `raw`, trimmed of surrounding white space.
+    pub fn new(raw: &str) -> Result<Self, NameError> {
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if let Some(found) = name.chars().find(|&c| c.is_control() || is_bidi_control(c)) {
+            return Err(NameError::Control { found });
+        }
+        let chars = name.chars().count();
+        if chars > MAX_NAME_CHARS {
+            return Err(NameError::TooLong { chars });
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name of someone known only by their user id.
+    pub fn of_user(user: &UserId) -> Self {
+        Self(user.as_str().to_owned())
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DisplayName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Unicode's explicit bidirectional formatting characters (UAX #9): embeddings, overrides,
+/// isolates and marks that would reorder what is shown next to the name.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A server-assigned connection id, unique across server instances; never 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SessionId(u64);
@@ -149,6 +220,22 @@ mod tests {
     fn errors_read_well() {
         let err = RoomId::new("a.b").unwrap_err().to_string();
         assert_eq!(err, "room id contains '.'; only letters, digits, '_' and '-' are allowed");
+    }
+
+    #[test]
+    fn display_names_are_free_text_within_limits() {
+        assert_eq!(DisplayName::new("  José Müller 🎥 ").unwrap().as_str(), "José Müller 🎥");
+        assert_eq!(DisplayName::new("山田太郎").unwrap().as_str(), "山田太郎");
+        // 64 characters of two bytes each are fine: the limit counts characters.
+        assert!(DisplayName::new(&"é".repeat(MAX_NAME_CHARS)).is_ok());
+        assert_eq!(DisplayName::new(&"é".repeat(65)), Err(NameError::TooLong { chars: 65 }));
+        assert_eq!(DisplayName::new(" \t "), Err(NameError::Empty));
+        assert_eq!(DisplayName::new("a\nb"), Err(NameError::Control { found: '\n' }));
+        assert_eq!(
+            DisplayName::new("evil\u{202E}gnp.exe"),
+            Err(NameError::Control { found: '\u{202E}' })
+        );
+        assert_eq!(DisplayName::of_user(&UserId::new("ann").unwrap()).as_str(), "ann");
     }
 
     #[test]

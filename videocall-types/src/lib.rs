@@ -10,7 +10,7 @@ pub mod subject;
 pub mod wire;
 
 pub use close::CloseReason;
-pub use id::{IdError, RoomId, SessionId, UserId};
+pub use id::{DisplayName, IdError, NameError, RoomId, SessionId, UserId};
 
 /// Messages generated at build time from `proto/*.proto` (rust-protobuf 3, pure parser).
 #[allow(missing_docs, unreachable_pub, clippy::all, clippy::unwrap_used)]
