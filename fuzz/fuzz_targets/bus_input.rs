@@ -122,7 +122,7 @@ fn sid(n: u64) -> SessionId {
 fn message(room: &RoomId, record: Record<'_>) -> (String, Bytes) {
     let (session, other) = (sid(record.session), sid(record.other));
     let text = String::from_utf8_lossy(record.bytes).into_owned();
-    let peer = |session| Peer { session, user: text.clone() };
+    let peer = |session| Peer::new(session, &text);
     let presence = |event: Presence| (subject::presence(room, session), event.encode());
     match record.kind % 8 {
         0 => (subject::media(room, session), Bytes::copy_from_slice(record.bytes)),
@@ -130,9 +130,8 @@ fn message(room: &RoomId, record: Record<'_>) -> (String, Bytes) {
         2 => presence(Presence::Joined(peer(other))),
         3 => presence(Presence::Left(peer(other))),
         4 => {
-            let peers = record.bytes.chunks(3).enumerate().map(|(n, name)| Peer {
-                session: sid(record.other + n as u64),
-                user: String::from_utf8_lossy(name).into_owned(),
+            let peers = record.bytes.chunks(3).enumerate().map(|(n, name)| {
+                Peer::new(sid(record.other + n as u64), &String::from_utf8_lossy(name))
             });
             presence(Presence::Roster(peers.collect()))
         }

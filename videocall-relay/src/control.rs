@@ -7,7 +7,7 @@ use videocall_types::protos::server_packet::{
     KeyframeRequest, Participant, PresenceEvent, Roster, ServerError, ServerPacket, Welcome,
     presence_event, server_packet,
 };
-use videocall_types::{CloseReason, PacketType, PacketWrapper, RoomId, SessionId};
+use videocall_types::{CloseReason, DisplayName, PacketType, PacketWrapper, RoomId, SessionId};
 
 /// Someone in a room, as told to clients and instances.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,20 +16,39 @@ pub struct Peer {
     pub session: SessionId,
     /// Their user id.
     pub user: String,
+    /// Their display name (their user id when they gave none).
+    pub name: String,
+    /// Whether they run the meeting.
+    pub host: bool,
 }
 
 impl Peer {
+    /// A participant known only by session and user id.
+    pub fn new(session: SessionId, user: &str) -> Self {
+        Self { session, user: user.to_owned(), name: user.to_owned(), host: false }
+    }
+
     fn to_proto(&self) -> Participant {
         Participant {
             session_id: self.session.get(),
             user_id: self.user.clone(),
+            display_name: self.name.clone(),
+            host: self.host,
             ..Default::default()
         }
     }
 
-    /// Reads a participant from the wire; `None` when its session id is unset.
+    /// Reads a participant from the wire; `None` when its session id is unset. A display name
+    /// that is not valid (it came from the bus, which is untrusted) is replaced by the user id.
     pub fn from_proto(p: &Participant) -> Option<Self> {
-        Some(Self { session: SessionId::new(p.session_id)?, user: p.user_id.clone() })
+        let name = DisplayName::new(&p.display_name)
+            .map_or_else(|_| p.user_id.clone(), |name| name.as_str().to_owned());
+        Some(Self {
+            session: SessionId::new(p.session_id)?,
+            user: p.user_id.clone(),
+            name,
+            host: p.host,
+        })
     }
 }
 
@@ -144,7 +163,12 @@ mod tests {
 
     #[test]
     fn presence_round_trips() {
-        let peer = Peer { session: SessionId::new(5).unwrap(), user: "bob".into() };
+        let peer = Peer {
+            session: SessionId::new(5).unwrap(),
+            user: "bob".into(),
+            name: "Bob Ñúñez 🎸".into(),
+            host: true,
+        };
         for event in [
             Presence::Joined(peer.clone()),
             Presence::Left(peer),
@@ -152,8 +176,8 @@ mod tests {
             Presence::KeyframeRequest(2),
             Presence::Roster(vec![]),
             Presence::Roster(vec![
-                Peer { session: SessionId::new(3).unwrap(), user: "ann".into() },
-                Peer { session: SessionId::new(4).unwrap(), user: "bob".into() },
+                Peer::new(SessionId::new(3).unwrap(), "ann"),
+                Peer::new(SessionId::new(4).unwrap(), "bob"),
             ]),
         ] {
             assert_eq!(Presence::decode(&event.encode()), Some(event));
@@ -163,8 +187,19 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_name_from_the_bus_becomes_the_user_id() {
+        for bad in ["", "line\nbreak", &"x".repeat(65)] {
+            let mut peer = Peer::new(SessionId::new(5).unwrap(), "bob");
+            peer.name = bad.to_owned();
+            let decoded = Presence::decode(&Presence::Joined(peer).encode());
+            let Some(Presence::Joined(decoded)) = decoded else { panic!("{decoded:?}") };
+            assert_eq!(decoded.name, "bob");
+        }
+    }
+
+    #[test]
     fn welcome_is_a_server_packet() {
-        let you = Peer { session: SessionId::new(1).unwrap(), user: "a".into() };
+        let you = Peer::new(SessionId::new(1).unwrap(), "a");
         let bytes = welcome(&you, &RoomId::new("r").unwrap(), &[]);
         let wrapper = PacketWrapper::parse_from_bytes(&bytes).unwrap();
         assert_eq!(wrapper.packet_type.enum_value(), Ok(PacketType::SERVER));

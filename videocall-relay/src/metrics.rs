@@ -47,6 +47,8 @@ pub struct Metrics {
     pub health_reports_dropped: AtomicU64,
     /// Round-trip probes (`MediaType` RTT) queued back to their senders.
     pub rtt_echoes: AtomicU64,
+    /// Media packets from participants who may not publish (`publish: false`), dropped.
+    pub media_withheld: AtomicU64,
     // Indexed by `reason as usize`: `ALL` lists the variants in declaration order.
     drops: [AtomicU64; DropReason::ALL.len()],
     closes: [AtomicU64; CloseReason::ALL.len()],
@@ -129,6 +131,12 @@ impl Metrics {
             "counter",
             "Old clients' health reports (packet type 5), dropped: meant for the old server.",
             get(&self.health_reports_dropped),
+        );
+        metric(
+            "media_withheld_total",
+            "counter",
+            "Media packets from participants whose token says publish: false, dropped.",
+            get(&self.media_withheld),
         );
         metric(
             "rtt_echoes_total",

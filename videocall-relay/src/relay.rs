@@ -13,7 +13,9 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
 use videocall_types::wire::{self, Envelope};
-use videocall_types::{CloseReason, MediaType, PacketType, RoomId, SessionId, UserId, subject};
+use videocall_types::{
+    CloseReason, DisplayName, MediaType, PacketType, RoomId, SessionId, UserId, subject,
+};
 
 use crate::admission::{Admission, Permit};
 use crate::bus::{Bus, BusError, BusMessage, Subscription};
@@ -194,6 +196,13 @@ fn classify(envelope: &Envelope<'_>, sender: SessionId) -> Result<Action, CloseR
     })
 }
 
+/// Whether a packet carries media a participant who may not publish must not send: any MEDIA
+/// packet but a heartbeat (which says the receive-only participant is alive).
+fn is_media(envelope: &Envelope<'_>) -> bool {
+    envelope.kind() == Some(PacketType::MEDIA)
+        && envelope.media_route().and_then(|route| route.kind()) != Some(MediaType::HEARTBEAT)
+}
+
 /// How a media packet is queued for each receiver.
 fn media_class(envelope: &Envelope<'_>, sender: SessionId) -> Class {
     match envelope.media_route() {
@@ -296,23 +305,24 @@ impl Relay {
         self.shared.rooms().len()
     }
 
-    /// Joins `user` to `room` on the place `permit` holds. `ext` asks for SERVER packets (the
-    /// client sent `?ext=1`). A refused join is counted in the close counters; callers only tell
-    /// the client.
+    /// Joins `who` (a [`UserId`] for a guest known by id alone) to `room` on the place `permit`
+    /// holds. `ext` asks for SERVER packets (the client sent `?ext=1`). A refused join is
+    /// counted in the close counters; callers only tell the client.
     pub async fn join(
         &self,
         permit: Permit,
-        user: UserId,
+        who: impl Into<Identity>,
         room: RoomId,
         ext: bool,
     ) -> Result<Session, JoinError> {
+        let identity = who.into();
         let shared = &self.shared;
         if shared.shutting_down.load(Relaxed) {
             shared.metrics.closed(CloseReason::GoingAway);
             return Err(JoinError::ShuttingDown);
         }
         let session_id = random_id();
-        let member = Arc::new(Member::new(session_id, user, ext, shared.config.outbox));
+        let member = Arc::new(Member::new(session_id, &identity, ext, shared.config.outbox));
         let now = now();
         let room = {
             let mut rooms = shared.rooms();
@@ -372,6 +382,27 @@ impl Relay {
             })
             .await
             .map(|_| ())
+    }
+}
+
+/// Who a session is: the user id the relay stamps, the name others see, and what the session
+/// may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Stamped on everything the session sends.
+    pub user: UserId,
+    /// Shown to the others.
+    pub name: DisplayName,
+    /// Runs the meeting.
+    pub host: bool,
+    /// May send media; when `false`, media packets (all but heartbeats) are dropped and counted.
+    pub publish: bool,
+}
+
+/// A guest known by user id alone (open mode): named after the id, may publish, not host.
+impl From<UserId> for Identity {
+    fn from(user: UserId) -> Self {
+        Self { name: DisplayName::of_user(&user), user, host: false, publish: true }
     }
 }
 
@@ -439,6 +470,9 @@ impl Session {
         }
         let envelope = Envelope::read(packet).map_err(|_| CloseReason::Malformed)?;
         match classify(&envelope, self.id())? {
+            Action::Relay(_) if !self.member.publish && is_media(&envelope) => {
+                shared.metrics.media_withheld.fetch_add(1, Relaxed);
+            }
             Action::Relay(class) => {
                 let stamped = self.stamp(packet)?;
                 shared.fan_out(&self.room, self.id(), class, &stamped, now);
@@ -679,7 +713,7 @@ fn on_remote_packet(
         shared.metrics.bus_malformed.fetch_add(1, Relaxed);
         return;
     };
-    if room.saw_remote(sender, user, now, &shared.metrics) {
+    if room.saw_remote(Peer::new(sender, user), false, now, &shared.metrics) {
         shared.fan_out(room, sender, class, payload, now);
     } else {
         shared.metrics.bus_refused.fetch_add(1, Relaxed);
@@ -705,7 +739,7 @@ fn valid_peer(peer: &Peer) -> bool {
 fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, now: Instant) {
     match event {
         Presence::Joined(peer) if peer.session == about && valid_peer(&peer) => {
-            if !room.saw_remote(peer.session, &peer.user, now, &shared.metrics) {
+            if !room.saw_remote(peer, true, now, &shared.metrics) {
                 shared.metrics.bus_refused.fetch_add(1, Relaxed);
             }
         }
@@ -719,7 +753,7 @@ fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, 
         }
         Presence::Roster(peers) if peers.len() <= ROSTER_CHUNK && peers.iter().all(valid_peer) => {
             for peer in peers {
-                if !room.saw_remote(peer.session, &peer.user, now, &shared.metrics) {
+                if !room.saw_remote(peer, true, now, &shared.metrics) {
                     shared.metrics.bus_refused.fetch_add(1, Relaxed);
                 }
             }

@@ -18,6 +18,7 @@ use crate::config::OutboxLimits;
 use crate::control::{self, Peer};
 use crate::metrics::Metrics;
 use crate::outbox::{Class, Notice, Outbox, Push, StreamKey};
+use crate::relay::Identity;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated in a way that
@@ -30,6 +31,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 pub(crate) struct Member {
     pub(crate) peer: Peer,
     pub(crate) user: UserId,
+    /// Whether it may send media (a `publish: false` token receives only).
+    pub(crate) publish: bool,
     /// Whether the client asked for SERVER packets (`?ext=1`).
     pub(crate) ext: bool,
     state: Mutex<MemberState>,
@@ -46,10 +49,21 @@ struct MemberState {
 }
 
 impl Member {
-    pub(crate) fn new(session: SessionId, user: UserId, ext: bool, limits: OutboxLimits) -> Self {
+    pub(crate) fn new(
+        session: SessionId,
+        identity: &Identity,
+        ext: bool,
+        limits: OutboxLimits,
+    ) -> Self {
         Self {
-            peer: Peer { session, user: user.to_string() },
-            user,
+            peer: Peer {
+                session,
+                user: identity.user.to_string(),
+                name: identity.name.to_string(),
+                host: identity.host,
+            },
+            user: identity.user.clone(),
+            publish: identity.publish,
             ext,
             state: Mutex::new(MemberState {
                 outbox: Outbox::new(limits),
@@ -197,7 +211,7 @@ impl Member {
 
 #[derive(Debug)]
 struct Remote {
-    user: String,
+    peer: Peer,
     last_seen: Instant,
 }
 
@@ -245,7 +259,7 @@ impl Room {
             .local
             .iter()
             .map(|m| m.peer.clone())
-            .chain(members.remote.iter().map(|(s, r)| Peer { session: *s, user: r.user.clone() }))
+            .chain(members.remote.values().map(|r| r.peer.clone()))
             .collect();
         member.push_control(control::welcome(&member.peer, &self.id, &others), now, metrics);
         let joined = control::joined(&member.peer);
@@ -320,27 +334,35 @@ impl Room {
     /// Notes that a remote session is alive; announces it to local members when it is new.
     /// `false` when the session is not taken: the room is full, or the id is a local session's
     /// (what the bus says cannot shadow a participant connected here).
+    /// `complete` says `peer` comes from a presence event (with name and role), not from a
+    /// media packet (which carries only the user id): a complete peer updates what is known.
     pub(crate) fn saw_remote(
         &self,
-        session: SessionId,
-        user: &str,
+        peer: Peer,
+        complete: bool,
         now: Instant,
         metrics: &Metrics,
     ) -> bool {
+        let session = peer.session;
         let mut members = lock(&self.members);
         let Members { local, remote } = &mut *members;
         let size = local.len() + remote.len();
         match remote.entry(session) {
-            Entry::Occupied(mut seen) => seen.get_mut().last_seen = now,
+            Entry::Occupied(mut seen) => {
+                let seen = seen.get_mut();
+                seen.last_seen = now;
+                if complete {
+                    seen.peer = peer;
+                }
+            }
             Entry::Vacant(_) if size >= self.max_size => return false,
             Entry::Vacant(_) if local.iter().any(|m| m.peer.session == session) => return false,
             Entry::Vacant(slot) => {
-                let peer = Peer { session, user: user.to_owned() };
                 let joined = control::joined(&peer);
                 for member in local.iter() {
                     member.push_notice(session, Notice::Joined, &joined, now, metrics);
                 }
-                slot.insert(Remote { user: peer.user, last_seen: now });
+                slot.insert(Remote { peer, last_seen: now });
             }
         }
         true
@@ -350,7 +372,7 @@ impl Room {
     pub(crate) fn remote_left(&self, session: SessionId, now: Instant, metrics: &Metrics) {
         let mut members = lock(&self.members);
         if let Some(gone) = members.remote.remove(&session) {
-            announce_left(&members.local, &Peer { session, user: gone.user }, now, metrics);
+            announce_left(&members.local, &gone.peer, now, metrics);
         }
     }
 
@@ -365,7 +387,7 @@ impl Room {
             .collect();
         for session in expired {
             if let Some(gone) = members.remote.remove(&session) {
-                announce_left(&members.local, &Peer { session, user: gone.user }, now, metrics);
+                announce_left(&members.local, &gone.peer, now, metrics);
             }
         }
     }

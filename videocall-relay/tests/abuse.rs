@@ -239,7 +239,7 @@ async fn oversized_or_invalid_rosters_are_refused() {
     drain(&rx).await;
     let malformed = || t.a.metrics().bus_malformed.load(Relaxed);
     let before = malformed();
-    let peer = |n: u64, user: &str| Peer { session: sid(n), user: user.into() };
+    let peer = |n: u64, user: &str| Peer::new(sid(n), user);
     let huge = Presence::Roster((1..=300).map(|n| peer(1000 + n, "x")).collect());
     let bad_name = Presence::Roster(vec![peer(5, "ok"), peer(6, &"y".repeat(65))]);
     let bad_join = Presence::Joined(peer(9, "a b"));
@@ -257,7 +257,7 @@ async fn the_bus_cannot_grow_a_room_past_its_size() {
     let rx = t.alice.receiver();
     drain(&rx).await;
     // Two participants are real; a roster claims 50 more.
-    let peers = (1..=50).map(|n| Peer { session: sid(5000 + n), user: format!("p{n}") }).collect();
+    let peers = (1..=50).map(|n| Peer::new(sid(5000 + n), &format!("p{n}"))).collect();
     let roster = Presence::Roster(peers).encode();
     t.forger.publish(subject::presence(&t.room, sid(4242)), roster).await.unwrap();
     let refused = || t.a.metrics().bus_refused.load(Relaxed);
@@ -265,7 +265,7 @@ async fn the_bus_cannot_grow_a_room_past_its_size() {
     let joined = drain(&rx).await.len();
     assert_eq!(joined, 8, "alice hears of the 8 that fit");
     // A forged announcement cannot shadow a session connected here.
-    let shadow = Presence::Joined(Peer { session: t.alice.id(), user: "alice".into() });
+    let shadow = Presence::Joined(Peer::new(t.alice.id(), "alice"));
     t.forger.publish(subject::presence(&t.room, t.alice.id()), shadow.encode()).await.unwrap();
     eventually_async(|| async { refused() == 43 }).await;
 }

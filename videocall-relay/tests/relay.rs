@@ -12,12 +12,12 @@ use protobuf::{Message, MessageField};
 use videocall_relay::bus::{LocalBus, LocalHub};
 use videocall_relay::connection::{Incoming, Watch, read};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{JoinError, Receiver, Relay, RelayConfig, Session};
+use videocall_relay::{Identity, JoinError, Receiver, Relay, RelayConfig, Session};
 use videocall_types::protos::media_packet::VideoMetadata;
 use videocall_types::protos::server_packet::server_packet::Event;
 use videocall_types::{
-    CloseReason, MediaPacket, MediaType, PacketType, PacketWrapper, RoomId, RoutingHeader,
-    ServerPacket, UserId,
+    CloseReason, DisplayName, MediaPacket, MediaType, PacketType, PacketWrapper, RoomId,
+    RoutingHeader, ServerPacket, UserId,
 };
 
 fn relay_on(bus: LocalBus, config: RelayConfig) -> Relay {
@@ -178,6 +178,84 @@ async fn extended_clients_are_welcomed_and_told_who_joins_and_leaves() {
     drop(bob);
     let Event::Left(left) = &server_events(&drain(&alice_rx).await)[0] else { panic!() };
     assert_eq!(left.session_id, bob_id.get());
+}
+
+fn named(user: &str, name: &str, host: bool, publish: bool) -> Identity {
+    Identity {
+        user: UserId::new(user).unwrap(),
+        name: DisplayName::new(name).unwrap(),
+        host,
+        publish,
+    }
+}
+
+async fn join_as(relay: &Relay, who: Identity, room: &str) -> Session {
+    let permit = relay.admit(LOOPBACK).unwrap();
+    relay.join(permit, who, RoomId::new(room).unwrap(), true).await.unwrap()
+}
+
+#[tokio::test]
+async fn participants_are_announced_with_their_display_name_and_role_on_every_instance() {
+    let hub = LocalHub::new();
+    let (a, b) = (relay_on(hub.connect(), config()), relay_on(hub.connect(), config()));
+    let host = join_as(&a, named("ana", "Ana Núñez 🎙", true, true), "r1").await;
+    let host_rx = host.receiver();
+    let Event::Welcome(welcome) = &server_events(&drain(&host_rx).await)[0] else { panic!() };
+    assert_eq!((welcome.you.display_name.as_str(), welcome.you.host), ("Ana Núñez 🎙", true));
+    let guest = join(&a, "bob", "r1", true).await;
+    let Event::Welcome(welcome) = &server_events(&drain(&guest.receiver()).await)[0] else {
+        panic!()
+    };
+    assert_eq!(welcome.participants[0].display_name, "Ana Núñez 🎙");
+    assert!(welcome.participants[0].host);
+    // A guest known by id alone is named after it.
+    let Event::Joined(joined) = &server_events(&drain(&host_rx).await)[0] else { panic!() };
+    assert_eq!((joined.display_name.as_str(), joined.host), ("bob", false));
+    // Another instance learns the name and role through the bus.
+    let far = join(&b, "cy", "r1", true).await;
+    let far_rx = far.receiver();
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        seen.extend(server_events(&drain(&far_rx).await).into_iter().filter_map(|e| match e {
+            Event::Joined(p) => Some((p.display_name, p.host)),
+            _ => None,
+        }));
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, [("Ana Núñez 🎙".to_owned(), true), ("bob".to_owned(), false)]);
+}
+
+#[tokio::test]
+async fn a_receive_only_participant_sends_heartbeats_and_keys_but_no_media() {
+    let relay = relay();
+    let mut viewer = join_as(&relay, named("zoe", "Zoë", false, false), "r1").await;
+    let mut ann = join(&relay, "ann", "r1", true).await;
+    let (ann_rx, viewer_rx) = (ann.receiver(), viewer.receiver());
+    drain(&ann_rx).await;
+    drain(&viewer_rx).await;
+    // It receives everything.
+    ann.handle_packet(&audio(1)).unwrap();
+    assert_eq!(media_only(&drain(&viewer_rx).await).len(), 1);
+    // What it sends of media is dropped and counted, without closing it.
+    for kind in [MediaType::VIDEO, MediaType::AUDIO, MediaType::SCREEN] {
+        viewer.handle_packet(&media(kind, true, 1, "")).unwrap();
+    }
+    viewer.handle_packet(&media(MediaType::HEARTBEAT, false, 2, "")).unwrap();
+    let key = PacketWrapper {
+        packet_type: PacketType::RSA_PUB_KEY.into(),
+        data: vec![7; 32],
+        ..Default::default()
+    };
+    viewer.handle_packet(&key.write_to_bytes().unwrap()).unwrap();
+    // (Key exchange goes ahead of media in the receiver's queue.)
+    let got = wrappers(&drain(&ann_rx).await);
+    let kinds: Vec<_> = got.iter().map(|w| w.packet_type.enum_value().unwrap()).collect();
+    assert_eq!(kinds, [PacketType::RSA_PUB_KEY, PacketType::MEDIA]);
+    assert_eq!(got[1].route.media_type.enum_value(), Ok(MediaType::HEARTBEAT));
+    assert_eq!(relay.metrics().media_withheld.load(std::sync::atomic::Ordering::Relaxed), 3);
 }
 
 #[tokio::test]
