@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use videocall_access::cli::AccessArgs;
 use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
@@ -17,6 +18,10 @@ use crate::origin::AllowedOrigins;
     about = "videocall relay server (WebSocket, and WebTransport in all-in-one mode)"
 )]
 pub struct Config {
+    /// Without a command: run the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address for HTTP and WebSocket.
     #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
@@ -33,6 +38,16 @@ pub struct Config {
     /// Connection caps.
     #[command(flatten)]
     pub connections: ConnectionArgs,
+
+    /// Tokens and AUTH_REQUIRED.
+    #[command(flatten)]
+    pub access: AccessArgs,
+
+    /// Operator API key: `POST /api/v1/tokens` with `Authorization: Bearer <API_KEY>` mints
+    /// join tokens, so a product can plug its own login in. Unset: that endpoint answers 404.
+    /// At least 32 characters.
+    #[arg(long, env = "API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
 
     /// Serve WebTransport from this process too. Defaults to on without NATS_URL (all-in-one)
     /// and off with it (split deployments run webtransport-server).
@@ -121,6 +136,13 @@ pub struct Config {
     /// Seconds to wait for connections to close on shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
     pub shutdown_timeout_secs: u64,
+}
+
+/// What else the binary does besides serving.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Print a join token signed with JWT_SECRET / JWT_SECRETS.
+    Token(crate::tokens::TokenCommand),
 }
 
 impl Config {

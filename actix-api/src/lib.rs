@@ -11,9 +11,11 @@ mod refused;
 mod routes;
 mod server;
 mod state;
+mod tokens;
 mod upgrade;
 mod websocket;
 
-pub use config::Config;
+pub use config::{Command, Config};
 pub use origin::{AllowedOrigin, AllowedOrigins, InvalidOrigin, Origin};
 pub use server::{Error, Listeners, run};
+pub use tokens::TokenCommand;

@@ -12,6 +12,10 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = actix_api::Config::parse();
+    if let Some(actix_api::Command::Token(command)) = &config.command {
+        println!("{}", command.token(&config.access)?);
+        return Ok(());
+    }
     let listeners = actix_api::Listeners::bind(&config).context("binding listeners")?;
     let http = listeners.http.local_addr()?;
     let webtransport = listeners.webtransport.as_ref().map(|s| s.local_addr()).transpose()?;

@@ -36,6 +36,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let mut body = String::with_capacity(4096);
     state.relay.metrics().render(&mut body);
     state.refused.render(&mut body);
+    state.access.render_metrics(&mut body);
     let _ = writeln!(
         body,
         "# HELP videocall_bus_connected Whether the bus is connected.\n\

@@ -13,7 +13,7 @@ use webtransport_server::SelfSignedRenewal;
 use crate::config::Config;
 use crate::origin::OriginPolicy;
 use crate::state::AppState;
-use crate::{headers, routes, websocket};
+use crate::{headers, routes, tokens, websocket};
 
 /// How long shutdown waits for the relay's last bus messages to be published.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -33,6 +33,12 @@ pub enum Error {
     /// All-in-one mode needs a UDP socket for WebTransport.
     #[error("WebTransport is enabled but no UDP socket was given")]
     MissingWebTransportSocket,
+    /// The token settings cannot work.
+    #[error(transparent)]
+    Access(#[from] videocall_access::cli::AccessArgsError),
+    /// `API_KEY` is too short to be a secret.
+    #[error("API_KEY is {0} characters long; use at least 32")]
+    ShortApiKey(usize),
 }
 
 /// The sockets the server serves on, bound by the caller (tests bind port 0).
@@ -86,6 +92,13 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let config = Arc::new(config);
+    let access = config.access.access()?;
+    let api_key = match &config.api_key {
+        Some(key) if key.len() < tokens::MIN_API_KEY_LEN => {
+            return Err(Error::ShortApiKey(key.len()));
+        }
+        key => key.as_deref().map(tokens::ApiKey::new),
+    };
     let bus = connect_bus(&config).await?;
     let (relay, driver) = Relay::new(bus, config.relay());
     let driver = tokio::spawn(driver.run());
@@ -114,6 +127,8 @@ pub async fn run(
         webtransport_port,
         origins: OriginPolicy::new(config.allowed_origins.0.clone()),
         refused: Default::default(),
+        access: access.clone(),
+        api_key,
     });
 
     let http = http_server(listeners.http, state, &config)?;
@@ -123,6 +138,7 @@ pub async fn run(
         let mut stop = stop_rx.clone();
         let wt_config = webtransport_server::Config {
             renewal,
+            access,
             ..webtransport_server::Config::from_relay(relay.config())
         };
         tokio::spawn(webtransport_server::run(
@@ -187,7 +203,9 @@ fn http_server(
         let app = App::new()
             .wrap(headers::security_headers())
             .app_data(state.clone())
+            .route("/lobby", web::get().to(websocket::lobby_by_token))
             .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
+            .route("/api/v1/tokens", web::post().to(tokens::create))
             .route("/healthz", web::get().to(routes::healthz))
             .route("/readyz", web::get().to(routes::readyz))
             .route("/metrics", web::get().to(routes::metrics))

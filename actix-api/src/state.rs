@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use tokio::sync::watch;
+use videocall_access::Access;
 use videocall_relay::Relay;
 use webtransport_server::CertificateHash;
 
 use crate::config::Config;
 use crate::origin::OriginPolicy;
 use crate::refused::Refused;
+use crate::tokens::ApiKey;
 
 /// Shared state of the HTTP app.
 pub(crate) struct AppState {
@@ -23,6 +25,10 @@ pub(crate) struct AppState {
     pub(crate) origins: OriginPolicy,
     /// Requests refused before any room work.
     pub(crate) refused: Refused,
+    /// Who may join (tokens, `AUTH_REQUIRED`); counts its refusals.
+    pub(crate) access: Access,
+    /// The operator key that may mint tokens (`API_KEY`).
+    pub(crate) api_key: Option<ApiKey>,
 }
 
 impl AppState {

@@ -1,14 +1,20 @@
 //! The admission policy both servers share.
 
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
 use videocall_types::{DisplayName, RoomId, UserId};
 
 use crate::token::{Secrets, TokenError};
 
-/// How a server admits connections.
+/// How a server admits connections; clones share the counters of refusals.
 #[derive(Debug, Clone)]
 pub struct Access {
     secrets: Option<Secrets>,
     required: bool,
+    /// Refusals so far, indexed like [`Denied::LABELS`].
+    denied: Arc<[AtomicU64; Denied::LABELS.len()]>,
 }
 
 /// A setting that cannot work.
@@ -76,7 +82,7 @@ impl Denied {
 impl Access {
     /// Anyone may join under the ids of the URL; tokens are refused (nothing to check them with).
     pub fn open() -> Self {
-        Self { secrets: None, required: false }
+        Self { secrets: None, required: false, denied: Arc::default() }
     }
 
     /// A policy checking tokens with `secrets`, requiring one on every connection if
@@ -85,7 +91,7 @@ impl Access {
         if required && secrets.is_none() {
             return Err(AccessError::NoSecrets);
         }
-        Ok(Self { secrets, required })
+        Ok(Self { secrets, required, denied: Arc::default() })
     }
 
     /// Whether every connection needs a token.
@@ -100,8 +106,37 @@ impl Access {
 
     /// Admits a lobby request at `now` (seconds since the Unix epoch): `path` is the
     /// `/{user}/{meeting}` of the URL if it has one, `token` its `token` query parameter, and
-    /// `name` its `name` query parameter (open mode only; a token brings its own name).
+    /// `name` its `name` query parameter (open mode only; a token brings its own name). A
+    /// refusal is counted for [`Access::render_metrics`].
     pub fn admit(
+        &self,
+        path: Option<(UserId, RoomId)>,
+        token: Option<&str>,
+        name: Option<DisplayName>,
+        now: u64,
+    ) -> Result<Grant, Denied> {
+        let admitted = self.check(path, token, name, now);
+        if let Err(denied) = &admitted {
+            let index = Denied::LABELS.iter().position(|l| *l == denied.label()).unwrap_or(0);
+            self.denied[index].fetch_add(1, Relaxed);
+        }
+        admitted
+    }
+
+    /// Appends the refusal counters in Prometheus text format to `out`.
+    pub fn render_metrics(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "# HELP videocall_access_denied_total Connections refused by the token policy, by reason.\n\
+             # TYPE videocall_access_denied_total counter"
+        );
+        for (label, count) in Denied::LABELS.iter().zip(self.denied.iter()) {
+            let count = count.load(Relaxed);
+            let _ = writeln!(out, "videocall_access_denied_total{{reason=\"{label}\"}} {count}");
+        }
+    }
+
+    fn check(
         &self,
         path: Option<(UserId, RoomId)>,
         token: Option<&str>,
@@ -205,6 +240,11 @@ mod tests {
         assert_eq!(bad.map_err(|d| d.label()), Err("token_invalid"));
         let disabled = Access::open().admit(ids("zoe", "m1"), Some(&t), None, NOW);
         assert_eq!(disabled, Err(Denied::TokensDisabled));
+        let mut metrics = String::new();
+        required.clone().render_metrics(&mut metrics);
+        assert!(metrics.contains("videocall_access_denied_total{reason=\"token_missing\"} 1\n"));
+        assert!(metrics.contains("videocall_access_denied_total{reason=\"token_expired\"} 1\n"));
+        assert!(metrics.contains("videocall_access_denied_total{reason=\"token_invalid\"} 0\n"));
         assert_eq!(Access::new(None, true).unwrap_err(), AccessError::NoSecrets);
     }
 }

@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use videocall_access::Access;
 use videocall_relay::RelayConfig;
 use wtransport::config::QuicTransportConfig;
 use wtransport::quinn::{IdleTimeout, VarInt};
@@ -82,6 +83,8 @@ pub struct Config {
     /// Renew a self-signed certificate before browsers refuse it (`None`: the identity is
     /// served as given, e.g. one loaded from files and renewed by whoever issues it).
     pub renewal: Option<SelfSignedRenewal>,
+    /// Who may open a session (open mode by default).
+    pub access: Access,
 }
 
 impl Config {
@@ -120,6 +123,7 @@ impl Config {
             handshake_timeout: Duration::from_secs(10),
             drain_timeout: Duration::from_secs(5),
             renewal: None,
+            access: Access::open(),
         }
     }
 

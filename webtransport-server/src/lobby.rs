@@ -1,13 +1,19 @@
-//! The session request path: `/lobby/{user}/{room}` with an optional query (`ext=1` asks for
-//! the SERVER packets of the protocol extensions, `streams=1` for several packets per stream).
+//! The session request path: `/lobby?token=T` (identity and meeting from the token) or
+//! `/lobby/{user}/{room}` with an optional query: `token` (which must then name the same user
+//! and meeting), `name` (the display name in open mode), `ext=1` (the SERVER packets of the
+//! protocol extensions) and `streams=1` (several packets per stream).
 
-use videocall_types::{IdError, RoomId, UserId};
+use videocall_types::{DisplayName, IdError, NameError, RoomId, UserId};
 
-/// Who asks to join which room, read from a session request path.
+/// What a session request asks for, read from its path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Lobby {
-    pub(crate) user: UserId,
-    pub(crate) room: RoomId,
+    /// The user and room of `/lobby/{user}/{room}`; `None` for `/lobby`.
+    pub(crate) ids: Option<(UserId, RoomId)>,
+    /// The `token` query parameter.
+    pub(crate) token: Option<String>,
+    /// The `name` query parameter.
+    pub(crate) name: Option<DisplayName>,
     /// The client asked for SERVER packets (`?ext=1`).
     pub(crate) ext: bool,
     /// The client speaks length-prefixed packets on long-lived streams (`?streams=1`).
@@ -17,8 +23,8 @@ pub(crate) struct Lobby {
 /// Why a path names no lobby.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum LobbyError {
-    /// The path is not `/lobby/{user}/{room}`.
-    #[error("path is not /lobby/{{user}}/{{room}}")]
+    /// The path is neither `/lobby` nor `/lobby/{user}/{room}`.
+    #[error("path is not /lobby or /lobby/{{user}}/{{room}}")]
     Shape,
     /// A segment has a bad `%` escape or decodes to invalid UTF-8.
     #[error("bad percent-encoding in path")]
@@ -26,6 +32,9 @@ pub(crate) enum LobbyError {
     /// The user or room id is not valid.
     #[error(transparent)]
     Id(#[from] IdError),
+    /// The `name` parameter is not a valid display name.
+    #[error(transparent)]
+    Name(#[from] NameError),
 }
 
 impl Lobby {
@@ -35,18 +44,30 @@ impl Lobby {
         // Split before decoding, so an encoded '/' cannot add a segment (it is then refused as
         // an id character).
         let mut segments = path.split('/');
-        let (Some(""), Some("lobby"), Some(user), Some(room), None) =
-            (segments.next(), segments.next(), segments.next(), segments.next(), segments.next())
-        else {
-            return Err(LobbyError::Shape);
+        let ids = match (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) {
+            (Some(""), Some("lobby"), None, None, None) => None,
+            (Some(""), Some("lobby"), Some(user), Some(room), None) => {
+                Some((UserId::new(&percent_decode(user)?)?, RoomId::new(&percent_decode(room)?)?))
+            }
+            _ => return Err(LobbyError::Shape),
         };
-        let user = UserId::new(&percent_decode(user)?)?;
-        let room = RoomId::new(&percent_decode(room)?)?;
-        let flag = |name: &str| {
-            url::form_urlencoded::parse(query.as_bytes())
-                .any(|(key, value)| key == name && value == "1")
-        };
-        Ok(Self { user, room, ext: flag("ext"), streams: flag("streams") })
+        let mut lobby = Self { ids, token: None, name: None, ext: false, streams: false };
+        for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            match &*key {
+                "ext" => lobby.ext = value == "1",
+                "streams" => lobby.streams = value == "1",
+                "token" => lobby.token = Some(value.into_owned()),
+                "name" if !value.is_empty() => lobby.name = Some(DisplayName::new(&value)?),
+                _ => {}
+            }
+        }
+        Ok(lobby)
     }
 }
 
@@ -77,11 +98,27 @@ mod tests {
 
     fn lobby(user: &str, room: &str, ext: bool) -> Lobby {
         Lobby {
-            user: UserId::new(user).unwrap(),
-            room: RoomId::new(room).unwrap(),
+            ids: Some((UserId::new(user).unwrap(), RoomId::new(room).unwrap())),
+            token: None,
+            name: None,
             ext,
             streams: false,
         }
+    }
+
+    #[test]
+    fn reads_a_token_with_or_without_ids_and_a_name() {
+        let parsed = Lobby::parse("/lobby?token=a.b-_.c&ext=1").unwrap();
+        assert_eq!(
+            (parsed.ids, parsed.token.as_deref(), parsed.ext),
+            (None, Some("a.b-_.c"), true)
+        );
+        let parsed = Lobby::parse("/lobby/ann/r1?token=t&name=Jos%C3%A9+M%C3%BCller").unwrap();
+        assert_eq!(parsed.token.as_deref(), Some("t"));
+        assert_eq!(parsed.name.unwrap().as_str(), "José Müller");
+        assert!(Lobby::parse("/lobby/ann/r1?name=").unwrap().name.is_none());
+        assert!(matches!(Lobby::parse("/lobby/ann/r1?name=a%0Ab"), Err(LobbyError::Name(_))));
+        assert_eq!(Lobby::parse("/lobby/"), Err(LobbyError::Shape));
     }
 
     #[test]
@@ -96,7 +133,8 @@ mod tests {
     fn reads_user_room_and_ext() {
         assert_eq!(Lobby::parse("/lobby/alice/r1"), Ok(lobby("alice", "r1", false)));
         assert_eq!(Lobby::parse("/lobby/alice/r1?ext=1"), Ok(lobby("alice", "r1", true)));
-        assert_eq!(Lobby::parse("/lobby/alice/r1?token=x&ext=1"), Ok(lobby("alice", "r1", true)));
+        let with_token = Lobby { token: Some("x".into()), ..lobby("alice", "r1", true) };
+        assert_eq!(Lobby::parse("/lobby/alice/r1?token=x&ext=1"), Ok(with_token));
         assert_eq!(Lobby::parse("/lobby/alice/r1?ext=0"), Ok(lobby("alice", "r1", false)));
         assert_eq!(Lobby::parse("/lobby/alice/r1?"), Ok(lobby("alice", "r1", false)));
     }
@@ -114,7 +152,6 @@ mod tests {
         for path in [
             "/",
             "",
-            "/lobby",
             "/lobby/alice",
             "/lobby/alice/r1/",
             "/lobby/alice/r1/x",

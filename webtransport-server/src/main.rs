@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Parser;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use videocall_access::cli::AccessArgs;
 use videocall_relay::bus::{NatsBus, redact_url};
 use videocall_relay::cli::{ConnectionArgs, NatsArgs};
 use videocall_relay::{Relay, RelayConfig};
@@ -40,6 +41,9 @@ struct Args {
     /// Connection caps.
     #[command(flatten)]
     connections: ConnectionArgs,
+    /// Tokens and AUTH_REQUIRED.
+    #[command(flatten)]
+    access: AccessArgs,
     /// PEM certificate chain; with `--key-path`. Without both, a self-signed certificate is
     /// generated and its SHA-256 logged.
     #[arg(long, env = "CERT_PATH", requires = "key_path")]
@@ -61,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
     let args = Args::parse();
+    let access = args.access.access()?;
 
     let (identity, renewal) = identity(&args).await?;
     tracing::info!(url = %redact_url(&args.nats_url), "using NATS");
@@ -71,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
         connections: args.connections.limits(),
         ..RelayConfig::default()
     };
-    let config = Config { renewal, ..Config::from_relay(&relay_config) };
+    let config = Config { renewal, access, ..Config::from_relay(&relay_config) };
     let (relay, driver) = Relay::new(Arc::new(bus), relay_config);
     let driver = tokio::spawn(driver.run());
 

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use tracing::Span;
-use videocall_relay::Relay;
+use videocall_access::Grant;
 use videocall_relay::connection::{self, Keepalive};
+use videocall_relay::{Identity, Relay};
 use videocall_types::CloseReason;
 use wtransport::Connection;
 use wtransport::endpoint::{IncomingSession, SessionRequest};
@@ -27,15 +28,18 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
             return;
         }
     };
-    let opened = tokio::time::timeout(config.handshake_timeout, open(incoming, &relay)).await;
-    let Ok(Some((connection, lobby))) = opened else {
+    let opened =
+        tokio::time::timeout(config.handshake_timeout, open(incoming, &relay, &config)).await;
+    let Ok(Some((connection, lobby, grant))) = opened else {
         if opened.is_err() {
             tracing::debug!("handshake timed out");
         }
         return;
     };
     let streams = lobby.streams;
-    let session = match relay.join(permit, lobby.user, lobby.room, lobby.ext).await {
+    let identity =
+        Identity { user: grant.user, name: grant.name, host: grant.host, publish: grant.publish };
+    let session = match relay.join(permit, identity, grant.meeting, lobby.ext).await {
         Ok(session) => session,
         Err(error) => {
             let reason = error.close_reason();
@@ -66,26 +70,53 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
     tracing::info!(reason = reason.as_str(), code = reason.code(), "connection closed");
 }
 
-/// Completes the handshake and accepts the session request if its path names a lobby.
-async fn open(incoming: IncomingSession, relay: &Relay) -> Option<(Connection, Lobby)> {
+/// Completes the handshake and accepts the session request if its path names a lobby and the
+/// access policy admits it.
+async fn open(
+    incoming: IncomingSession,
+    relay: &Relay,
+    config: &Config,
+) -> Option<(Connection, Lobby, Grant)> {
     let request =
         incoming.await.inspect_err(|error| tracing::debug!(%error, "handshake failed")).ok()?;
-    let lobby = match Lobby::parse(request.path()) {
+    let mut lobby = match Lobby::parse(request.path()) {
         Ok(lobby) => lobby,
         Err(error) => {
             refuse(request, &error, relay).await;
             return None;
         }
     };
+    let grant = config.access.admit(
+        lobby.ids.take(),
+        lobby.token.as_deref(),
+        lobby.name.take(),
+        unix_now(),
+    );
+    let grant = match grant {
+        Ok(grant) => grant,
+        Err(denied) => {
+            // wtransport answers 403, 404 or 429; 403 is the one that means "not allowed".
+            tracing::info!(%denied, "refusing session request");
+            request.forbidden().await;
+            return None;
+        }
+    };
     let span = Span::current();
-    span.record("user", lobby.user.as_str());
-    span.record("room", lobby.room.as_str());
+    span.record("user", grant.user.as_str());
+    span.record("room", grant.meeting.as_str());
     let connection = request
         .accept()
         .await
         .inspect_err(|error| tracing::debug!(%error, "session not accepted"))
         .ok()?;
-    Some((connection, lobby))
+    Some((connection, lobby, grant))
+}
+
+/// Seconds since the Unix epoch, for token expiry.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// Answers a request for no valid lobby with 404 (wtransport offers 403, 404 and 429; the

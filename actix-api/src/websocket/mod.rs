@@ -1,5 +1,5 @@
-//! `GET /lobby/{user}/{room}`: the WebSocket transport. One binary message is one
-//! `PacketWrapper`, both ways.
+//! `GET /lobby?token=T` and `GET /lobby/{user}/{room}`: the WebSocket transport. One binary
+//! message is one `PacketWrapper`, both ways.
 //!
 //! A connection is two halves: the [`Writer`] is the `101` response's body, which the HTTP
 //! server polls and writes to the socket, taking packets straight from the session's queue; a
@@ -15,8 +15,10 @@ use std::sync::Arc;
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
+use videocall_access::Denied;
+use videocall_relay::Identity;
 use videocall_relay::connection::{Watch, read};
-use videocall_types::{CloseReason, RoomId, UserId};
+use videocall_types::{CloseReason, DisplayName, RoomId, UserId};
 
 use crate::state::AppState;
 use crate::upgrade;
@@ -29,10 +31,25 @@ pub(crate) struct LobbyQuery {
     /// `1` asks for the server's extensions (SERVER packets).
     #[serde(default)]
     ext: Option<String>,
+    /// A join token: identity, name, meeting and rights.
+    #[serde(default)]
+    token: Option<String>,
+    /// The display name, in open mode (a token brings its own).
+    #[serde(default)]
+    name: Option<String>,
 }
 
-/// Upgrades to a WebSocket and joins the room, or refuses with an HTTP error: 400 for invalid
-/// ids, then [`upgrade::accept`]'s refusals.
+/// `GET /lobby?token=T`: joins the meeting the token names, as the user it names.
+pub(crate) async fn lobby_by_token(
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<LobbyQuery>,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    connect(req, body, None, query.into_inner(), state).await
+}
+
+/// `GET /lobby/{user}/{room}`: joins by the URL's ids (open mode), or by a token naming them.
 pub(crate) async fn lobby(
     req: HttpRequest,
     body: web::Payload,
@@ -40,16 +57,40 @@ pub(crate) async fn lobby(
     query: web::Query<LobbyQuery>,
     state: web::Data<AppState>,
 ) -> actix_web::Result<HttpResponse> {
-    let (user, room) = path.into_inner();
-    let ids = UserId::new(&user).and_then(|user| Ok((user, RoomId::new(&room)?)));
-    let (user, room) = match ids {
+    connect(req, body, Some(path.into_inner()), query.into_inner(), state).await
+}
+
+/// Upgrades to a WebSocket and joins the room, or refuses with an HTTP error: 400 for invalid
+/// ids or name, 401 when the access policy refuses, then [`upgrade::accept`]'s refusals.
+async fn connect(
+    req: HttpRequest,
+    body: web::Payload,
+    path: Option<(String, String)>,
+    query: LobbyQuery,
+    state: web::Data<AppState>,
+) -> actix_web::Result<HttpResponse> {
+    let bad_request =
+        |message: &str| crate::routes::error(actix_web::http::StatusCode::BAD_REQUEST, message);
+    let ids = path
+        .map(|(user, room)| UserId::new(&user).and_then(|user| Ok((user, RoomId::new(&room)?))))
+        .transpose();
+    let ids = match ids {
         Ok(ids) => ids,
         Err(err) => {
             state.relay.metrics().closed(CloseReason::InvalidId);
-            return Ok(crate::routes::error(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                &err.to_string(),
-            ));
+            return Ok(bad_request(&err.to_string()));
+        }
+    };
+    let name = query.name.as_deref().filter(|name| !name.is_empty()).map(DisplayName::new);
+    let name = match name.transpose() {
+        Ok(name) => name,
+        Err(err) => return Ok(bad_request(&err.to_string())),
+    };
+    let grant = match state.access.admit(ids, query.token.as_deref(), name, unix_now()) {
+        Ok(grant) => grant,
+        Err(denied) => {
+            tracing::debug!(%denied, "websocket refused");
+            return Ok(unauthorized(&denied));
         }
     };
     // Before any room work: a request that is no WebSocket handshake from an allowed origin
@@ -63,7 +104,9 @@ pub(crate) async fn lobby(
         Ok(permit) => permit,
         Err(reason) => return unavailable(reason.description()),
     };
-    let mut session = match state.relay.join(permit, user, room, ext).await {
+    let identity =
+        Identity { user: grant.user, name: grant.name, host: grant.host, publish: grant.publish };
+    let mut session = match state.relay.join(permit, identity, grant.meeting, ext).await {
         Ok(session) => session,
         Err(err) => return unavailable(&err.to_string()),
     };
@@ -85,6 +128,20 @@ pub(crate) async fn lobby(
         tracing::debug!(%room, session = %id, reason = reason.as_str(), "websocket closed");
     });
     Ok(response.message_body(BoxBody::new(writer))?.into())
+}
+
+/// A 401 with the reason (never the token) and a stable `code`.
+fn unauthorized(denied: &Denied) -> HttpResponse {
+    HttpResponse::Unauthorized()
+        .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"videocall\""))
+        .json(serde_json::json!({ "error": denied.to_string(), "code": denied.label() }))
+}
+
+/// Seconds since the Unix epoch, for token expiry.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// The address the connection caps count a request under: the TCP peer, or, behind a trusted

@@ -149,6 +149,32 @@ impl Server {
         endpoint.connect(format!("https://{addr}/lobby/{user}/{room}{query}")).await
     }
 
+    /// Opens a WebTransport session to `path` (e.g. `/lobby?token=...`).
+    pub async fn wt_path(
+        &self,
+        path: &str,
+    ) -> Result<wtransport::Connection, wtransport::error::ConnectingError> {
+        let addr = self.webtransport.expect("WebTransport is not served here");
+        let hash = self.certificate_hash().await;
+        let config = wtransport::ClientConfig::builder()
+            .with_bind_default()
+            .with_server_certificate_hashes([wtransport::tls::Sha256Digest::new(hash)])
+            .build();
+        wtransport::Endpoint::client(config).unwrap().connect(format!("https://{addr}{path}")).await
+    }
+
+    /// Opens a WebSocket to `path`; the HTTP status of a refused upgrade is the error.
+    pub async fn ws_path(&self, path: &str) -> Result<Ws, u16> {
+        let url = format!("ws://{}{path}", self.http);
+        match tokio_tungstenite::connect_async(url).await {
+            Ok((ws, _)) => Ok(ws),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(err) => panic!("websocket to {path}: {err}"),
+        }
+    }
+
     /// Stops the server gracefully and returns what `run` returned.
     pub async fn stop(mut self) -> Result<(), actix_api::Error> {
         let _ = self.stop.take().unwrap().send(());
@@ -176,6 +202,32 @@ pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, Str
     let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
     Ok((status, body))
+}
+
+/// A plain HTTP/1.1 request with `headers` (`Name: value` lines) and a body; returns status,
+/// response headers and body.
+pub async fn http_request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    body: &str,
+) -> std::io::Result<(u16, String, String)> {
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for header in headers {
+        request.push_str(header);
+        request.push_str("\r\n");
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut response))
+        .await
+        .map_err(|_| std::io::Error::other("timeout"))??;
+    let status = response.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    Ok((status, head.to_owned(), body.to_owned()))
 }
 
 /// Sends one packet as a binary message.
