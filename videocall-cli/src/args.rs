@@ -47,12 +47,14 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct MeetingArgs {
     /// Server URL: `https://host:port` for WebTransport, `ws://` or `wss://` for WebSocket.
-    #[arg(long, env = "VIDEOCALL_URL")]
+    #[arg(long, visible_alias = "server", env = "VIDEOCALL_URL")]
     pub url: Url,
-    /// Meeting (room) to join: letters, digits, `_` and `-`.
-    #[arg(long, env = "VIDEOCALL_MEETING_ID")]
-    pub meeting_id: String,
-    /// Access token for servers that require one (sent as `?token=`).
+    /// Meeting (room) to join: letters, digits, `_` and `-`. Optional with --token, which
+    /// names the meeting.
+    #[arg(long, env = "VIDEOCALL_MEETING_ID", required_unless_present = "token")]
+    pub meeting_id: Option<String>,
+    /// Join token (from `actix-api token` or the server's API); it names the user and the
+    /// meeting, so --user-id and --meeting-id may be left out.
     #[arg(long, env = "VIDEOCALL_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// SHA-256 of a self-signed WebTransport server certificate (64 hex digits, `:` allowed),
@@ -71,9 +73,9 @@ pub struct MeetingArgs {
 /// `videocall-cli stream`.
 #[derive(Debug, Clone, Args)]
 pub struct StreamArgs {
-    /// User id to join as: letters, digits, `_` and `-`.
-    #[arg(long, env = "VIDEOCALL_USER_ID")]
-    pub user_id: String,
+    /// User id to join as: letters, digits, `_` and `-`. Optional with --token.
+    #[arg(long, env = "VIDEOCALL_USER_ID", required_unless_present = "token")]
+    pub user_id: Option<String>,
     /// Server and meeting.
     #[command(flatten)]
     pub meeting: MeetingArgs,
@@ -123,9 +125,9 @@ pub struct StreamArgs {
 /// `videocall-cli record`.
 #[derive(Debug, Clone, Args)]
 pub struct RecordArgs {
-    /// User id the recorder joins as.
-    #[arg(long, env = "VIDEOCALL_USER_ID", default_value = "recorder")]
-    pub user_id: String,
+    /// User id the recorder joins as (default: the token's, or `recorder`).
+    #[arg(long, env = "VIDEOCALL_USER_ID")]
+    pub user_id: Option<String>,
     /// Server and meeting.
     #[command(flatten)]
     pub meeting: MeetingArgs,

@@ -188,3 +188,86 @@ fn a_recorder_joining_late_gets_a_key_frame_on_request_and_sigterm_stops_the_str
     }
     assert!(number(&recording.stdout, "video_skipped") <= 1, "{}", recording.stdout);
 }
+
+#[test]
+fn with_tokens_the_cli_needs_neither_user_nor_meeting_and_without_one_is_refused() {
+    const SECRET: &str = "a secret for the CLI token test, 32+ bytes";
+    let server = Server::start_with(|c| {
+        c.access.auth_required = true;
+        c.access.jwt_secret = Some(SECRET.into());
+    });
+    let secrets = videocall_access::Secrets::new(Some(SECRET), None).unwrap().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let token = |user: &str, publish: bool| {
+        secrets.mint(&videocall_access::Claims {
+            user: videocall_types::UserId::new(user).unwrap(),
+            name: videocall_types::DisplayName::new(user).unwrap(),
+            meeting: videocall_types::RoomId::new("token-room").unwrap(),
+            issued_at: now,
+            expires_at: now + 600,
+            host: false,
+            publish,
+        })
+    };
+    let url = server.ws_url();
+    let dir = output_dir("token");
+    let dir_text = dir.to_string_lossy().into_owned();
+    let recorder_token = token("rec", false);
+    let mut recorder = Cli::spawn(&[
+        "record",
+        "--server",
+        &url,
+        "--token",
+        &recorder_token,
+        "--output-dir",
+        &dir_text,
+        "--duration",
+        "6",
+        "--quiet",
+    ]);
+    recorder.wait_for("connected", CONNECT);
+    let streamer_token = token("pi", true);
+    let streamed = Cli::run(&[
+        "stream",
+        "--server",
+        &url,
+        "--token",
+        &streamer_token,
+        "--test-pattern",
+        "--resolution",
+        "160x120",
+        "--fps",
+        "10",
+        "--codec",
+        "vp8",
+        "--duration",
+        "2",
+        "--quiet",
+    ]);
+    assert!(streamed.status.success(), "{}", streamed.stderr);
+    let recording = recorder.wait(Duration::from_secs(20));
+    assert!(recording.status.success(), "{}", recording.stderr);
+    assert_eq!(number(&recording.stdout, "participants"), 1, "{}", recording.stdout);
+    // The recorder joined as the token's user: files are named after the streamer it heard.
+    assert!(
+        std::fs::read_dir(&*dir)
+            .unwrap()
+            .any(|e| { e.unwrap().file_name().to_string_lossy().starts_with("pi-") })
+    );
+    // Without a token the server refuses before the upgrade, and the CLI says so.
+    let refused = Cli::run(&[
+        "stream",
+        "--server",
+        &url,
+        "--user-id",
+        "pi",
+        "--meeting-id",
+        "token-room",
+        "--test-pattern",
+        "--duration",
+        "2",
+        "--quiet",
+    ]);
+    assert!(!refused.status.success());
+    assert!(refused.stderr.contains("401"), "{}", refused.stderr);
+}

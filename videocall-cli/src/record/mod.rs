@@ -50,7 +50,7 @@ fn wall_clock_us() -> f64 {
 pub async fn run(args: RecordArgs) -> Result<String, RecordError> {
     let dir = args.output_dir.clone();
     let io_err = |source| RecordError::Io { dir: dir.display().to_string(), source };
-    let options = connect::options(&args.user_id, &args.meeting)?;
+    let options = connect::options(args.user_id.as_deref(), Some("recorder"), &args.meeting)?;
     std::fs::create_dir_all(&dir).map_err(io_err)?;
     let url = connect::display_url(&args.meeting.url);
     let (handle, mut events, driver) = Client::new(options)?;

@@ -146,7 +146,7 @@ pub async fn run(args: StreamArgs) -> Result<String, StreamError> {
         (None, true) => Some(AudioSource::Tone),
         (None, false) => None,
     };
-    let options = connect::options(&args.user_id, &args.meeting)?;
+    let options = connect::options(args.user_id.as_deref(), None, &args.meeting)?;
     let url = connect::display_url(&args.meeting.url);
     let (handle, mut events, driver) = Client::new(options)?;
     let shared = Shared {

@@ -20,6 +20,11 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(|_| {})
+    }
+
+    /// The server with `tweak` applied to its configuration.
+    pub fn start_with(tweak: impl FnOnce(&mut actix_api::Config)) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -29,6 +34,7 @@ impl Server {
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.webtransport_listen = "127.0.0.1:0".parse().unwrap();
         config.embedded_webtransport = Some(true);
+        tweak(&mut config);
         let http = TcpListener::bind(config.listen).unwrap();
         let udp = UdpSocket::bind(config.webtransport_listen).unwrap();
         let (http_addr, wt_addr) = (http.local_addr().unwrap(), udp.local_addr().unwrap());
