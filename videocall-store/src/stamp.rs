@@ -35,12 +35,6 @@ impl Stamp {
     }
 }
 
-impl From<OffsetDateTime> for Stamp {
-    fn from(at: OffsetDateTime) -> Self {
-        Stamp(at)
-    }
-}
-
 impl Type<Sqlite> for Stamp {
     fn type_info() -> <Sqlite as sqlx::Database>::TypeInfo {
         <String as Type<Sqlite>>::type_info()
