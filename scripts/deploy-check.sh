@@ -38,7 +38,7 @@ say "kubernetes-validate -k 1.30.0 --strict"
 say "the reference check fails on a copy where the code drifted"
 copy="$rendered/drift"
 mkdir -p "$copy"
-cp -r actix-api webtransport-server videocall-relay videocall-cli scripts docker helm README.md Cargo.toml "$copy/"
+cp -r actix-api webtransport-server videocall-relay videocall-access videocall-cli scripts docker helm README.md Cargo.toml "$copy/"
 # A variable only the chart sets, and a default port every deployment file uses.
 sed -i 's/env = "SHUTDOWN_TIMEOUT_SECS"/env = "SHUTDOWN_DEADLINE_SECS"/' "$copy/actix-api/src/config.rs"
 sed -i 's/"0.0.0.0:4434"/"0.0.0.0:4435"/' "$copy/webtransport-server/src/main.rs"

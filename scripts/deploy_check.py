@@ -15,14 +15,14 @@ import sys
 
 import yaml
 
-# Which binary reads its flags from which files. Flattened shared structs (videocall-relay's
-# cli.rs) count only if the binary's struct really flattens them.
+# Which binary reads its flags from which files. Flattened shared structs (the `cli.rs` of
+# videocall-relay and videocall-access) count only if the binary's struct really flattens them.
 BINARIES = {
     "actix-api": ["actix-api/src/config.rs", "actix-api/src/main.rs"],
     "webtransport-server": ["webtransport-server/src/main.rs"],
     "videocall-cli": ["videocall-cli/src/args.rs", "videocall-cli/src/main.rs"],
 }
-SHARED_FLAGS = "videocall-relay/src/cli.rs"
+SHARED_FLAGS = ["videocall-relay/src/cli.rs", "videocall-access/src/cli.rs"]
 # Address flags that bind UDP (QUIC); every other address flag binds TCP.
 UDP_ADDRESS_VARS = {"WEBTRANSPORT_LISTEN_ADDR", "LISTEN_URL"}
 # actix-api serves WebTransport only when EMBEDDED_WEBTRANSPORT says so, or, unset, without
@@ -82,7 +82,7 @@ class Binary:
         self.env = {}
         text = "".join((root / f).read_text() for f in BINARIES[name])
         self.env.update(env_defaults(text))
-        shared = (root / SHARED_FLAGS).read_text()
+        shared = "".join((root / f).read_text() for f in SHARED_FLAGS)
         flattened = set(re.findall(r"#\[command\(flatten\)\]\s*(?:pub\s+)?\w+:\s*(\w+)", text))
         for struct, body in re.findall(r"pub struct (\w+) \{(.*?)\n\}", shared, re.S):
             if struct in flattened:

@@ -67,6 +67,27 @@ app.kubernetes.io/instance: {{ .root.Release.Name }}
   value: {{ .Values.limits.maxPacketBytes | quote }}
 - name: RUST_LOG
   value: {{ .Values.logLevel | quote }}
+{{- with .Values.auth }}
+{{- if and .required (not (and .existingSecret (or .jwtSecretKey .jwtSecretsKey))) }}
+{{- fail "auth.required needs auth.existingSecret with jwtSecretKey or jwtSecretsKey" }}
+{{- end }}
+- name: AUTH_REQUIRED
+  value: {{ .required | quote }}
+{{- if and .existingSecret .jwtSecretKey }}
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .jwtSecretKey }}
+{{- end }}
+{{- if and .existingSecret .jwtSecretsKey }}
+- name: JWT_SECRETS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .existingSecret }}
+      key: {{ .jwtSecretsKey }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* Mounts of the NATS secrets and of /tmp. */}}
