@@ -6,7 +6,11 @@ export CARGO_TERM_COLOR ?= never
 
 WASM_CRATES := -p videocall-types -p videocall-client -p yew-ui
 
-.PHONY: run test deps ui ui-test lint fmt unit clean cli cli-aarch64 bench fuzz deploy-check up down
+.PHONY: help run test deps ui ui-test lint fmt unit clean cli cli-aarch64 bench fuzz deploy-check up down
+
+## help: this list
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
 ## run: build the UI and the all-in-one server (no NATS, no database), start it, print the URL
 run:
