@@ -10,6 +10,14 @@ pub const CAMERA_BUTTON: &str = "#camera-button";
 pub const SCREEN_BUTTON: &str = "#screen-button";
 /// Leave the meeting.
 pub const LEAVE_BUTTON: &str = "#leave-button";
+/// The display name field of the pre-join screen.
+pub const NAME_INPUT: &str = "#name-input";
+/// Why the typed name was refused, on the pre-join screen.
+pub const NAME_ERROR: &str = "#name-error";
+/// Copies the invite link; its `title` is the link.
+pub const INVITE_BUTTON: &str = "#invite-button";
+/// The name label of the first remote participant's camera tile.
+pub const FIRST_PEER_NAME: &str = "div.tile:not(.self):not(.screen) .name";
 
 /// The camera tile of remote participant `user`.
 pub fn tile(user: &str) -> String {

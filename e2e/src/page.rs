@@ -149,6 +149,31 @@ impl Page {
         Ok(element.click().await?)
     }
 
+    /// Types `text` into the input `selector` the way a person does (the app sees an `input`
+    /// event), once the input is there; any Unicode text works.
+    pub async fn fill(&self, selector: &str, text: &str) -> Result<(), Error> {
+        let desc = format!("{selector} is there");
+        let script = "const el = document.querySelector(arguments[0]); if (!el) return false; \
+            el.value = arguments[1]; el.dispatchEvent(new Event('input', { bubbles: true })); \
+            return true;";
+        let args = || vec![Value::from(selector), Value::from(text)];
+        wait_until(&desc, LOAD, async || {
+            Ok(match self.client.execute(script, args()).await?.as_bool() {
+                Some(true) => Check::Done(()),
+                _ => Check::NotYet("not in the page".into()),
+            })
+        })
+        .await
+    }
+
+    /// The text of the first element matching `selector`, `None` when there is none.
+    pub async fn text(&self, selector: &str) -> Result<Option<String>, Error> {
+        let script = "const el = document.querySelector(arguments[0]); \
+            return el ? el.textContent : null;";
+        let value = self.client.execute(script, vec![Value::from(selector)]).await?;
+        Ok(value.as_str().map(str::to_owned))
+    }
+
     /// How many elements match `selector` now.
     pub async fn count(&self, selector: &str) -> Result<usize, Error> {
         Ok(self.client.find_all(Locator::Css(selector)).await?.len())

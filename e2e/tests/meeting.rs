@@ -124,3 +124,47 @@ async fn leaving_removes_the_tile() -> anyhow::Result<()> {
     bob.close().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invite_link_asks_for_a_name_and_everyone_sees_the_names() -> anyhow::Result<()> {
+    let server = Server::app(|_| {}).await?;
+    let browser = Browser::start().await?;
+    let host = browser.page(&server).await?;
+    host.goto("/meeting/names?transport=websocket").await?;
+    // No name, no joining: the pre-join screen says why.
+    host.fill(dom::NAME_INPUT, "   ").await?;
+    host.join().await?;
+    host.wait_for_count(dom::NAME_ERROR, 1, CONNECT).await?;
+    host.fill(dom::NAME_INPUT, "Ana Núñez").await?;
+    host.join().await?;
+    host.wait_for("the host is connected", CONNECT, |s| s.connected).await?;
+    let title = host
+        .eval("return document.querySelector(arguments[0]).title;", vec![dom::INVITE_BUTTON.into()])
+        .await?;
+    let invite = title.as_str().unwrap_or_default().to_owned();
+    let path = invite.find("/meeting/").map(|at| &invite[at..]).unwrap_or_default();
+    assert_eq!(path, "/meeting/names", "{invite}");
+
+    let guest = browser.page(&server).await?;
+    guest.goto(&format!("{path}?transport=websocket")).await?;
+    guest.fill(dom::NAME_INPUT, "Björn Ødegård 🎻").await?;
+    guest.join().await?;
+    for (page, name) in [(&host, "Björn Ødegård 🎻"), (&guest, "Ana Núñez")] {
+        let mut shown = None;
+        let deadline = std::time::Instant::now() + MEDIA;
+        while std::time::Instant::now() < deadline {
+            shown = page.text(dom::FIRST_PEER_NAME).await?;
+            if shown.as_deref().is_some_and(|text| text.starts_with(name)) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(shown.as_deref().is_some_and(|t| t.starts_with(name)), "{name}: {shown:?}");
+    }
+    // Two tabs of one browser are two participants, each with its own id.
+    let state = guest.wait_for("the guest sees one peer", MEDIA, |s| s.peers.len() == 1).await?;
+    assert!(state.peers.iter().all(|p| p.user.starts_with("guest-")), "{:?}", state.peers);
+    host.close().await?;
+    guest.close().await?;
+    Ok(())
+}

@@ -24,13 +24,26 @@ impl fmt::Display for PeerKey {
     }
 }
 
-/// A peer as first seen: its key and the user id the server stamped (or the sender claimed).
+/// A peer: its key, the user id the server stamped (or the sender claimed), and what the server
+/// says about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerInfo {
     /// The key the peer's later events and packets carry.
     pub key: PeerKey,
     /// The user id (`PacketWrapper.email`); not validated, old servers relay whatever was sent.
     pub user: String,
+    /// What to call the peer: the display name the server announced (a valid
+    /// `videocall_types::DisplayName`), else the user id.
+    pub name: String,
+    /// The server says the peer runs the meeting.
+    pub host: bool,
+}
+
+impl PeerInfo {
+    /// A peer known only by key and user id (heard before, or without, any announcement).
+    pub fn anonymous(key: PeerKey, user: &str) -> Self {
+        Self { key, user: user.to_owned(), name: user.to_owned(), host: false }
+    }
 }
 
 /// The media a peer says it sends, from its heartbeats.

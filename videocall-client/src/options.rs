@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use url::Url;
-use videocall_types::{RoomId, UserId};
+use videocall_types::{DisplayName, RoomId, UserId};
 
 use crate::backoff::BackoffConfig;
 use crate::event::TransportKind;
@@ -58,6 +58,9 @@ pub struct ClientOptions {
     pub user: UserId,
     /// The room to join.
     pub room: RoomId,
+    /// The display name others see (`?name=`; a server in open mode takes it, a join token
+    /// brings its own). Default: none, the user id is shown.
+    pub name: Option<DisplayName>,
     /// How to reach the server.
     pub transport: TransportChoice,
     /// How often to send a heartbeat (default 1 s).
@@ -92,6 +95,7 @@ impl ClientOptions {
         Self {
             user,
             room,
+            name: None,
             transport,
             heartbeat_interval: Duration::from_secs(1),
             peer_timeout: Duration::from_secs(5),
@@ -112,6 +116,9 @@ impl ClientOptions {
             let mut url = lobby::url(base, kind, &self.user, &self.room, self.ext)?;
             if kind == TransportKind::WebTransport && self.wt_streams {
                 url.query_pairs_mut().append_pair("streams", "1");
+            }
+            if let Some(name) = &self.name {
+                url.query_pairs_mut().append_pair("name", name.as_str());
             }
             Ok(Endpoint { kind, url, cert_hash })
         };
@@ -182,6 +189,14 @@ mod tests {
             assert_eq!(urls[0], "https://h:4433/lobby/alice/r1?ext=1&streams=1");
         }
         assert_eq!(urls[1], "ws://h:8080/lobby/alice/r1?ext=1", "WebSocket never asks");
+    }
+
+    #[test]
+    fn a_display_name_rides_in_the_query_escaped() {
+        let mut opts = options(TransportChoice::WebSocket { url: Url::parse("ws://h").unwrap() });
+        opts.name = Some(DisplayName::new("José & Zoë").unwrap());
+        let url = opts.endpoints().unwrap().remove(0).url;
+        assert_eq!(url.as_str(), "ws://h/lobby/alice/r1?ext=1&name=Jos%C3%A9+%26+Zo%C3%AB");
     }
 
     #[test]

@@ -98,7 +98,9 @@ fn peer_info(p: &Participant) -> PeerInfo {
         Some(id) => PeerKey::Session(id),
         None => PeerKey::Email(p.user_id.clone()),
     };
-    PeerInfo { key, user: p.user_id.clone() }
+    let name = videocall_types::DisplayName::new(&p.display_name)
+        .map_or_else(|_| p.user_id.clone(), |name| name.as_str().to_owned());
+    PeerInfo { key, user: p.user_id.clone(), name, host: p.host }
 }
 
 /// The routing header for `media`: its kind, whether it is a key frame, and its sequence.

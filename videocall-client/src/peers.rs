@@ -28,8 +28,21 @@ const OWN_SESSIONS: usize = 8;
 #[derive(Debug, Clone)]
 struct Peer {
     user: String,
+    name: String,
+    host: bool,
     flags: Option<MediaFlags>,
     last_heard: Duration,
+}
+
+impl Peer {
+    fn info(&self, key: &PeerKey) -> PeerInfo {
+        PeerInfo {
+            key: key.clone(),
+            user: self.user.clone(),
+            name: self.name.clone(),
+            host: self.host,
+        }
+    }
 }
 
 /// Everyone else in the room, keyed by [`PeerKey`].
@@ -77,7 +90,7 @@ impl PeerTable {
 
     /// The present peers, ordered by key.
     pub fn iter(&self) -> impl Iterator<Item = PeerInfo> + '_ {
-        self.peers.iter().map(|(key, p)| PeerInfo { key: key.clone(), user: p.user.clone() })
+        self.peers.iter().map(|(key, p)| p.info(key))
     }
 
     /// Records this connection's own session id; it is never treated as a peer.
@@ -107,7 +120,7 @@ impl PeerTable {
         out: &mut Vec<Event>,
     ) -> Option<PeerKey> {
         let key = sender_key(wrapper);
-        if !self.touch(&key, &wrapper.email, now, out) {
+        if !self.touch(&PeerInfo::anonymous(key.clone(), &wrapper.email), false, now, out) {
             return None;
         }
         if let (Some(flags), Some(peer)) = (flags, self.peers.get_mut(&key))
@@ -121,7 +134,7 @@ impl PeerTable {
 
     /// The server says `peer` joined.
     pub fn handle_joined(&mut self, peer: &PeerInfo, now: Duration, out: &mut Vec<Event>) {
-        self.touch(&peer.key, &peer.user, now, out);
+        self.touch(peer, true, now, out);
     }
 
     /// The server says `peer` left.
@@ -152,7 +165,7 @@ impl PeerTable {
             self.remove(&key, LeaveReason::Absent, out);
         }
         for peer in participants {
-            self.touch(&peer.key, &peer.user, now, out);
+            self.touch(peer, true, now, out);
         }
     }
 
@@ -174,29 +187,49 @@ impl PeerTable {
         self.peers.values().map(|p| p.last_heard + self.timeout).min()
     }
 
-    /// Marks `key` as heard at `now`, adding it if new. False when it is refused.
-    fn touch(&mut self, key: &PeerKey, user: &str, now: Duration, out: &mut Vec<Event>) -> bool {
+    /// Marks `info.key` as heard at `now`, adding it if new. An `announced` peer (the server
+    /// told its name and role) updates what is known; a change is reported as a repeated
+    /// [`Event::PeerJoined`] (its media may have arrived before the announcement). False when
+    /// the peer is refused.
+    fn touch(
+        &mut self,
+        info: &PeerInfo,
+        announced: bool,
+        now: Duration,
+        out: &mut Vec<Event>,
+    ) -> bool {
+        let key = &info.key;
         if self.is_own(key) {
             return false;
         }
         if let Some(peer) = self.peers.get_mut(key) {
             peer.last_heard = peer.last_heard.max(now);
+            if announced && (peer.name != info.name || peer.host != info.host) {
+                peer.name.clone_from(&info.name);
+                peer.host = info.host;
+                out.push(Event::PeerJoined(info.clone()));
+            }
             return true;
         }
         if self.peers.len() >= self.max_peers {
             self.refused += 1;
             return false;
         }
-        let peer = Peer { user: user.to_owned(), flags: None, last_heard: now };
+        let peer = Peer {
+            user: info.user.clone(),
+            name: info.name.clone(),
+            host: info.host,
+            flags: None,
+            last_heard: now,
+        };
         self.peers.insert(key.clone(), peer);
-        out.push(Event::PeerJoined(PeerInfo { key: key.clone(), user: user.to_owned() }));
+        out.push(Event::PeerJoined(info.clone()));
         true
     }
 
     fn remove(&mut self, key: &PeerKey, reason: LeaveReason, out: &mut Vec<Event>) {
         if let Some(peer) = self.peers.remove(key) {
-            let info = PeerInfo { key: key.clone(), user: peer.user };
-            out.push(Event::PeerLeft { peer: info, reason });
+            out.push(Event::PeerLeft { peer: peer.info(key), reason });
         }
     }
 }

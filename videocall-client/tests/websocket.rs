@@ -135,7 +135,7 @@ async fn close(mut ws: Ws, reason: CloseReason) {
 }
 
 fn bob() -> PeerInfo {
-    PeerInfo { key: PeerKey::Session(sid(7)), user: "bob".into() }
+    PeerInfo::anonymous(PeerKey::Session(sid(7)), "bob")
 }
 
 #[tokio::test]

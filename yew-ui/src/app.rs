@@ -1,4 +1,6 @@
-//! Routes: `/` (home), `/meeting/{user}/{meeting}` (a meeting), anything else (not found).
+//! Routes: `/` (home), `/meeting/{meeting}` (an invite link: the pre-join page asks for a
+//! name), `/meeting/{user}/{meeting}` (the old links, joining as `user`), anything else (not
+//! found).
 
 use yew::prelude::*;
 use yew_router::prelude::*;
@@ -12,6 +14,9 @@ pub(crate) enum Route {
     /// Pick a name and a meeting.
     #[at("/")]
     Home,
+    /// Join `meeting` under a name typed on the pre-join page.
+    #[at("/meeting/:meeting")]
+    Invite { meeting: String },
     /// Join `meeting` as `user`.
     #[at("/meeting/:user/:meeting")]
     Meeting { user: String, meeting: String },
@@ -24,7 +29,8 @@ pub(crate) enum Route {
 fn switch(route: Route) -> Html {
     match route {
         Route::Home => html! { <Home /> },
-        Route::Meeting { user, meeting } => html! { <Meeting {user} {meeting} /> },
+        Route::Invite { meeting } => html! { <Meeting user={None::<String>} {meeting} /> },
+        Route::Meeting { user, meeting } => html! { <Meeting user={Some(user)} {meeting} /> },
         Route::NotFound => html! {
             <main class="page narrow">
                 <h1>{ "Page not found" }</h1>

@@ -1,30 +1,18 @@
-//! The home page: a name and a meeting id (checked as the server checks them), or a new random
-//! meeting id.
+//! The home page: a display name (free text, remembered) and a meeting id (checked as the
+//! server checks it), or a new random meeting id. Joining goes to the meeting's invite link.
 
-use videocall_types::{RoomId, UserId};
+use videocall_types::{DisplayName, RoomId};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 use yew_router::prelude::*;
 
 use crate::app::Route;
-
-/// Letters for random meeting ids (no look-alikes such as 0/O, 1/l).
-const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+use crate::identity;
 
 /// A fresh meeting id such as `k3xq-7mzt-a9pe`.
 fn random_meeting_id() -> String {
-    let mut bytes = [0u8; 12];
-    let crypto = web_sys::window().and_then(|w| w.crypto().ok());
-    if let Some(crypto) = crypto {
-        let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-    } else {
-        for byte in &mut bytes {
-            *byte = (js_sys::Math::random() * 256.0) as u8;
-        }
-    }
-    let letters: Vec<char> =
-        bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    let letters: Vec<char> = identity::random_letters(12).chars().collect();
     letters.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
@@ -40,7 +28,7 @@ fn input_value(event: &InputEvent) -> String {
 #[function_component(Home)]
 pub(crate) fn home() -> Html {
     let navigator = use_navigator();
-    let user = use_state(String::new);
+    let user = use_state(|| identity::remembered_name().unwrap_or_default());
     let meeting = use_state(String::new);
     let error = use_state(|| None::<String>);
 
@@ -55,17 +43,15 @@ pub(crate) fn home() -> Html {
     let go = {
         let (user, error) = (user.clone(), error.clone());
         move |meeting_id: String| {
-            let checked = UserId::new(&user).map_err(|e| format!("Name: {e}")).and_then(|u| {
-                RoomId::new(&meeting_id).map(|m| (u, m)).map_err(|e| format!("Meeting id: {e}"))
+            let checked = DisplayName::new(&user).map_err(|e| format!("Name: {e}")).and_then(|n| {
+                RoomId::new(&meeting_id).map(|m| (n, m)).map_err(|e| format!("Meeting id: {e}"))
             });
             match checked {
-                Ok((user, room)) => {
+                Ok((name, room)) => {
                     error.set(None);
+                    identity::remember_name(name.as_str());
                     if let Some(navigator) = &navigator {
-                        navigator.push(&Route::Meeting {
-                            user: user.as_str().into(),
-                            meeting: room.as_str().into(),
-                        });
+                        navigator.push(&Route::Invite { meeting: room.as_str().into() });
                     }
                 }
                 Err(message) => error.set(Some(message)),
@@ -96,11 +82,11 @@ pub(crate) fn home() -> Html {
             <form onsubmit={on_submit} id="join-form">
                 <label for="user-input">{ "Your name" }</label>
                 <input id="user-input" value={(*user).clone()} oninput={on_user}
-                    placeholder="ada_lovelace" maxlength="64" autocomplete="nickname" required=true />
+                    placeholder="Ada Lovelace" maxlength="64" autocomplete="name" required=true />
                 <label for="meeting-input">{ "Meeting id" }</label>
                 <input id="meeting-input" value={(*meeting).clone()} oninput={on_meeting}
                     placeholder="team-standup" maxlength="64" />
-                <p class="hint">{ "Letters, digits, _ and -, up to 64 characters." }</p>
+                <p class="hint">{ "Meeting ids: letters, digits, _ and -, up to 64 characters." }</p>
                 if let Some(message) = &*error {
                     <p class="error" role="alert">{ message }</p>
                 }

@@ -10,6 +10,8 @@ mod config;
 #[cfg(target_arch = "wasm32")]
 mod home;
 #[cfg(target_arch = "wasm32")]
+mod identity;
+#[cfg(target_arch = "wasm32")]
 mod meeting;
 
 #[cfg(target_arch = "wasm32")]

@@ -163,7 +163,7 @@ fn unreadable_payloads_are_counted_and_leavers_are_closed_at_once() {
     for media in audio(&[0, 1]) {
         recorder.on_packet(&peer(), &wrap(&media), now).unwrap();
     }
-    recorder.on_left(&PeerInfo { key: peer(), user: "alice".into() }).unwrap();
+    recorder.on_left(&PeerInfo::anonymous(peer(), "alice")).unwrap();
     assert_eq!(recorder.live(), 0);
     // A straggler from the peer that left must not reopen (and truncate) its file.
     recorder.on_packet(&peer(), &wrap(&audio(&[2])[0]), now).unwrap();

@@ -131,8 +131,8 @@ fn welcome_lists_self_and_participants() {
         you: Some(sid(3)),
         room_id: "r1".into(),
         participants: vec![
-            PeerInfo { key: PeerKey::Session(sid(1)), user: "bob".into() },
-            PeerInfo { key: PeerKey::Email("old".into()), user: "old".into() },
+            PeerInfo::anonymous(PeerKey::Session(sid(1)), "bob"),
+            PeerInfo::anonymous(PeerKey::Email("old".into()), "old"),
         ],
     };
     assert_eq!(got, Inbound::Server(expected));
@@ -143,11 +143,11 @@ fn control_messages_are_typed() {
     let cases = [
         (
             server_packet::Event::Joined(participant(8, "carol")),
-            ServerMessage::Joined(PeerInfo { key: PeerKey::Session(sid(8)), user: "carol".into() }),
+            ServerMessage::Joined(PeerInfo::anonymous(PeerKey::Session(sid(8)), "carol")),
         ),
         (
             server_packet::Event::Left(participant(8, "carol")),
-            ServerMessage::Left(PeerInfo { key: PeerKey::Session(sid(8)), user: "carol".into() }),
+            ServerMessage::Left(PeerInfo::anonymous(PeerKey::Session(sid(8)), "carol")),
         ),
         (
             server_packet::Event::KeyframeRequest(KeyframeRequest {

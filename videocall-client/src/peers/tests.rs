@@ -17,7 +17,7 @@ fn packet(session_id: u64, email: &str) -> PacketWrapper {
 }
 
 fn info(session_id: u64, user: &str) -> PeerInfo {
-    PeerInfo { key: PeerKey::Session(sid(session_id)), user: user.into() }
+    PeerInfo::anonymous(PeerKey::Session(sid(session_id)), user)
 }
 
 fn table() -> PeerTable {
@@ -55,7 +55,7 @@ fn old_server_packets_without_session_are_keyed_by_email() {
     let carol = PeerKey::Email("carol".into());
     assert_eq!(key, Some(carol.clone()));
     peers.handle_packet(&packet(0, "carol"), None, secs(1), &mut out);
-    assert_eq!(out, vec![Event::PeerJoined(PeerInfo { key: carol.clone(), user: "carol".into() })]);
+    assert_eq!(out, vec![Event::PeerJoined(PeerInfo::anonymous(carol.clone(), "carol"))]);
 
     // Nothing else tells us an old-server peer left: the timeout does.
     out.clear();
@@ -63,7 +63,7 @@ fn old_server_packets_without_session_are_keyed_by_email() {
     assert_eq!(
         out,
         vec![Event::PeerLeft {
-            peer: PeerInfo { key: carol, user: "carol".into() },
+            peer: PeerInfo::anonymous(carol, "carol"),
             reason: LeaveReason::TimedOut
         }]
     );

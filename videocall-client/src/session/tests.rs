@@ -81,7 +81,7 @@ fn bytes(wrapper: &PacketWrapper) -> Vec<u8> {
 }
 
 fn bob(session_id: u64) -> PeerInfo {
-    PeerInfo { key: PeerKey::Session(sid(session_id)), user: "bob".into() }
+    PeerInfo::anonymous(PeerKey::Session(sid(session_id)), "bob")
 }
 
 #[test]

@@ -11,12 +11,13 @@ mod view;
 use gloo_timers::callback::Interval;
 use videocall_client::jitter::VideoCodec;
 use videocall_client::web::media::{VideoSettings, capture};
-use videocall_client::{ClientOptions, Event, MediaFlags, PeerKey, TransportChoice};
-use videocall_types::{CloseReason, RoomId, UserId};
+use videocall_client::{ClientOptions, Event, MediaFlags, PeerInfo, PeerKey, TransportChoice};
+use videocall_types::{CloseReason, DisplayName, RoomId, UserId};
 use web_sys::MediaStream;
 use yew::prelude::*;
 
 use crate::config::{self, ServerConfig};
+use crate::identity;
 use call::Call;
 
 /// Loudness (RMS, full scale 1) above which a tile shows its peer as speaking.
@@ -28,8 +29,9 @@ const REFRESH_MS: u32 = 400;
 /// Properties: who joins which meeting (from the URL).
 #[derive(Debug, Clone, PartialEq, Properties)]
 pub(crate) struct MeetingProps {
-    /// The user id, as typed.
-    pub(crate) user: String,
+    /// The user id of an old `/meeting/{user}/{meeting}` link; `None` for an invite link, which
+    /// joins under this tab's own id and the name typed on the pre-join page.
+    pub(crate) user: Option<String>,
     /// The meeting id, as typed.
     pub(crate) meeting: String,
 }
@@ -64,6 +66,9 @@ enum Status {
 struct Peer {
     key: PeerKey,
     user: String,
+    /// Display name (the user id when the server announced none).
+    name: String,
+    host: bool,
     flags: MediaFlags,
 }
 
@@ -87,11 +92,21 @@ pub(crate) enum Msg {
     Refresh,
     TogglePeople,
     ToggleDiagnostics,
+    /// The display name field changed.
+    Name(String),
+    CopyInvite,
+    InviteCopied(bool),
 }
 
 /// The meeting page.
 pub(crate) struct Meeting {
     ids: Result<(UserId, RoomId), String>,
+    /// The display name as typed on the pre-join page.
+    name: String,
+    /// Why the typed name cannot be used.
+    name_error: Option<String>,
+    /// Whether the invite link was copied (`None`: not tried yet).
+    invite_copied: Option<bool>,
     transport: TransportPref,
     config: Option<Result<ServerConfig, String>>,
     missing: Vec<&'static str>,
@@ -120,9 +135,14 @@ impl Component for Meeting {
 
     fn create(ctx: &Context<Self>) -> Self {
         let props = ctx.props();
-        let ids = UserId::new(&props.user)
-            .map_err(|e| e.to_string())
+        let user = match &props.user {
+            Some(user) => UserId::new(user).map_err(|e| e.to_string()),
+            None => Ok(identity::tab_user()),
+        };
+        let ids = user
             .and_then(|u| RoomId::new(&props.meeting).map(|r| (u, r)).map_err(|e| e.to_string()));
+        // An old link names the user: that is the name unless one was typed before.
+        let name = identity::remembered_name().or_else(|| props.user.clone()).unwrap_or_default();
         let transport = match query_param("transport").as_deref() {
             Some("websocket") => TransportPref::WebSocket,
             Some("webtransport") => TransportPref::WebTransport,
@@ -134,6 +154,9 @@ impl Component for Meeting {
         let missing = capture::missing_features();
         let meeting = Self {
             ids,
+            name,
+            name_error: None,
+            invite_copied: None,
             transport,
             config: None,
             missing,
@@ -242,6 +265,15 @@ impl Component for Meeting {
             Msg::Refresh => {}
             Msg::TogglePeople => self.show_people = !self.show_people,
             Msg::ToggleDiagnostics => self.show_diagnostics = !self.show_diagnostics,
+            Msg::Name(name) => {
+                self.name = name;
+                self.name_error = None;
+            }
+            Msg::CopyInvite => {
+                let link = self.invite_link();
+                ctx.link().send_future(async move { Msg::InviteCopied(copy(&link).await) });
+            }
+            Msg::InviteCopied(copied) => self.invite_copied = Some(copied),
         }
         true
     }
@@ -372,10 +404,27 @@ impl Meeting {
                 TransportChoice::Auto { webtransport: url, cert_hash, websocket }
             }
         };
-        Ok(ClientOptions::new(user, room, transport))
+        let mut options = ClientOptions::new(user, room, transport);
+        options.name = Some(DisplayName::new(&self.name).map_err(|e| e.to_string())?);
+        Ok(options)
+    }
+
+    /// The link that brings others into this meeting: the meeting only, each guest types a
+    /// name.
+    pub(crate) fn invite_link(&self) -> String {
+        let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+        let room = self.ids.as_ref().map(|(_, room)| room.to_string()).unwrap_or_default();
+        format!("{origin}/meeting/{room}")
     }
 
     fn join(&mut self, ctx: &Context<Self>) {
+        match DisplayName::new(&self.name) {
+            Ok(name) => identity::remember_name(name.as_str()),
+            Err(error) => {
+                self.name_error = Some(error.to_string());
+                return;
+            }
+        }
         let options = match self.options() {
             Ok(options) => options,
             Err(error) => {
@@ -429,10 +478,10 @@ impl Meeting {
             Event::Connected { transport, participants, .. } => {
                 self.status = Status::Connected(transport.as_str());
                 for peer in participants {
-                    self.add_peer(peer.key, peer.user);
+                    self.add_peer(peer);
                 }
             }
-            Event::PeerJoined(peer) => self.add_peer(peer.key, peer.user),
+            Event::PeerJoined(peer) => self.add_peer(peer),
             Event::PeerLeft { peer, .. } => self.peers.retain(|p| p.key != peer.key),
             Event::PeerFlags { peer, flags } => {
                 if let Some(p) = self.peers.iter_mut().find(|p| p.key == peer) {
@@ -469,11 +518,31 @@ impl Meeting {
         state.peer_stats(peer).audio_level > SPEAKING_LEVEL
     }
 
-    fn add_peer(&mut self, key: PeerKey, user: String) {
-        if !self.peers.iter().any(|p| p.key == key) {
-            self.peers.push(Peer { key, user, flags: MediaFlags::default() });
+    /// Adds a peer, or updates its name and role (the server may announce them after its
+    /// media arrived).
+    fn add_peer(&mut self, info: PeerInfo) {
+        match self.peers.iter_mut().find(|p| p.key == info.key) {
+            Some(peer) => {
+                peer.name = info.name;
+                peer.host = info.host;
+            }
+            None => self.peers.push(Peer {
+                key: info.key,
+                user: info.user,
+                name: info.name,
+                host: info.host,
+                flags: MediaFlags::default(),
+            }),
         }
     }
+}
+
+/// Copies `text` to the clipboard; false when the browser refuses (no permission, no secure
+/// context).
+async fn copy(text: &str) -> bool {
+    let Some(window) = web_sys::window() else { return false };
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
 }
 
 /// A query parameter of the page URL.

@@ -3,7 +3,7 @@
 use videocall_client::web::media::canvas_id;
 use videocall_types::MediaType;
 use wasm_bindgen::JsCast;
-use web_sys::HtmlSelectElement;
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::{Meeting, Msg, Phase, Status};
@@ -49,10 +49,11 @@ pub(super) fn page(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
 
 fn prejoin(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
     let link = ctx.link();
-    let (user, room) = match &meeting.ids {
-        Ok((user, room)) => (user.to_string(), room.to_string()),
-        Err(_) => Default::default(),
-    };
+    let room = meeting.ids.as_ref().map(|(_, room)| room.to_string()).unwrap_or_default();
+    let on_name = link.callback(|e: InputEvent| {
+        let input = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok());
+        Msg::Name(input.map(|i| i.value()).unwrap_or_default())
+    });
     let ready = matches!(meeting.config, Some(Ok(_))) && meeting.missing.is_empty();
     let select = |msg: fn(String) -> Msg| {
         link.callback(move |e: Event| {
@@ -66,7 +67,7 @@ fn prejoin(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
             <section class="preview">
                 <video ref={meeting.preview.clone()} id="local-preview" autoplay=true muted=true playsinline=true />
                 if !meeting.camera_on {
-                    <div class="placeholder">{ initial(&user) }</div>
+                    <div class="placeholder">{ initial(&meeting.name) }</div>
                 }
                 <div class="preview-controls">
                     { toggles(meeting, ctx, false) }
@@ -74,7 +75,13 @@ fn prejoin(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
             </section>
             <section class="join">
                 <h1>{ "Ready to join?" }</h1>
-                <p>{ "Meeting " }<strong>{ &room }</strong>{ " as " }<strong>{ &user }</strong></p>
+                <p>{ "Meeting " }<strong id="meeting-id">{ &room }</strong></p>
+                <label for="name-input">{ "Your name" }</label>
+                <input id="name-input" value={meeting.name.clone()} oninput={on_name}
+                    placeholder="Ada Lovelace" maxlength="64" autocomplete="name" />
+                if let Some(error) = &meeting.name_error {
+                    <p class="error" id="name-error" role="alert">{ "Name: " }{ error }</p>
+                }
                 <label for="camera-select">{ "Camera" }</label>
                 <select id="camera-select" onchange={select(Msg::SelectCamera)}>
                     { for meeting.devices.cameras.iter().map(|d| html! { <option value={d.id.clone()}>{ label(&d.label, "Camera") }</option> }) }
@@ -125,10 +132,13 @@ fn call(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
                             key={canvas_id(MediaType::VIDEO, &peer.key)} data-peer={peer.user.clone()}>
                             <canvas class="video" id={canvas_id(MediaType::VIDEO, &peer.key)} />
                             if !peer.flags.video {
-                                <div class="placeholder">{ initial(&peer.user) }</div>
+                                <div class="placeholder">{ initial(&peer.name) }</div>
                             }
-                            <span class="name">
-                                { &peer.user }
+                            <span class="name" title={peer.user.clone()}>
+                                { &peer.name }
+                                if peer.host {
+                                    <span class="badge">{ "host" }</span>
+                                }
                                 <span class={classes!("mic", (!peer.flags.audio).then_some("off"))}
                                     title={ if peer.flags.audio { "microphone on" } else { "microphone off" } }>
                                     { if peer.flags.audio { "🎙" } else { "🔇" } }
@@ -139,7 +149,7 @@ fn call(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
                     { for meeting.peers.iter().filter(|p| p.flags.screen).map(|peer| html! {
                         <div class="tile screen" key={canvas_id(MediaType::SCREEN, &peer.key)} data-peer={peer.user.clone()}>
                             <canvas class="video" id={canvas_id(MediaType::SCREEN, &peer.key)} />
-                            <span class="name">{ format!("{}'s screen", peer.user) }</span>
+                            <span class="name">{ format!("{}'s screen", peer.name) }</span>
                         </div>
                     }) }
                 </section>
@@ -152,6 +162,14 @@ fn call(meeting: &Meeting, ctx: &Context<Meeting>) -> Html {
             </div>
             <nav class="controls">
                 { toggles(meeting, ctx, true) }
+                <button id="invite-button" onclick={link.callback(|_| Msg::CopyInvite)}
+                    title={meeting.invite_link()}>
+                    { match meeting.invite_copied {
+                        Some(true) => "Link copied",
+                        Some(false) => "Copy failed: see People",
+                        None => "Copy invite link",
+                    } }
+                </button>
                 <button id="people-button" onclick={link.callback(|_| Msg::TogglePeople)}>
                     { format!("People ({})", meeting.peers.len() + 1) }
                 </button>
@@ -206,11 +224,14 @@ fn people(meeting: &Meeting) -> Html {
     html! {
         <aside class="panel" id="people-panel">
             <h2>{ "People" }</h2>
+            <label for="invite-link">{ "Invite link" }</label>
+            <input id="invite-link" readonly=true value={meeting.invite_link()} />
             <ul>
-                <li>{ "You" }</li>
+                <li>{ "You" }{ format!(" ({})", meeting.name) }</li>
                 { for meeting.peers.iter().map(|p| html! {
-                    <li>
-                        { &p.user }
+                    <li title={p.user.clone()}>
+                        { &p.name }
+                        { if p.host { " (host)" } else { "" } }
                         <small>
                             { if p.flags.audio { " · mic" } else { "" } }
                             { if p.flags.video { " · camera" } else { "" } }
