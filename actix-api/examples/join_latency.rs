@@ -13,7 +13,7 @@
 use std::io::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use videocall_access::{Claims, Secrets};
 use videocall_types::{DisplayName, RoomId, UserId};
