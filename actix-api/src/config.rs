@@ -43,6 +43,25 @@ pub struct Config {
     #[command(flatten)]
     pub access: AccessArgs,
 
+    /// The meetings database: `postgres://user:password@host/db` for PostgreSQL, which every
+    /// instance of a scaled-out deployment shares. Unset: an embedded SQLite file,
+    /// `DATA_DIR/videocall.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where this server keeps its files: the SQLite database (without DATABASE_URL) and the
+    /// generated token secret `jwt-secret` (without JWT_SECRET / JWT_SECRETS). Created if
+    /// missing.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// This server's name in the participants history; it must stay the same across restarts
+    /// (a host name, a StatefulSet pod name) and differ between instances sharing a database:
+    /// on start, the sessions this name left open are closed as abandoned. Default: the host
+    /// name.
+    #[arg(long, env = "INSTANCE_NAME")]
+    pub instance_name: Option<String>,
+
     /// Operator API key: `POST /api/v1/tokens` with `Authorization: Bearer <API_KEY>` mints
     /// join tokens, so a product can plug its own login in. Unset: that endpoint answers 404.
     /// At least 32 characters.
@@ -146,6 +165,12 @@ pub enum Command {
 }
 
 impl Config {
+    /// This instance's stable name: `INSTANCE_NAME`, else the host name, else `actix-api`.
+    pub fn instance_name(&self) -> String {
+        let configured = self.instance_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        configured.map(str::to_owned).or_else(host_name).unwrap_or_else(|| "actix-api".into())
+    }
+
     /// Whether this process also serves WebTransport.
     pub fn webtransport_enabled(&self) -> bool {
         self.embedded_webtransport.unwrap_or(self.nats_url.is_none())
@@ -195,6 +220,15 @@ impl Config {
     }
 }
 
+/// The kernel's host name (Linux), else the one in `/etc/hostname`.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"].into_iter().find_map(|path| {
+        let name = std::fs::read_to_string(path).ok()?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -225,6 +259,18 @@ mod tests {
         assert!(empty.allowed_origins.0.is_empty());
         let trailing = ["actix-api", "--allowed-origins", "https://a.example,"];
         assert_eq!(Config::try_parse_from(trailing).unwrap().allowed_origins.0.len(), 1);
+    }
+
+    #[test]
+    fn the_store_defaults_to_sqlite_in_the_data_directory_under_a_stable_name() {
+        let config = Config::defaults();
+        assert_eq!(config.database_url, None);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        // The default is the host name, which stays the same from one start to the next.
+        assert_eq!(config.instance_name(), Config::defaults().instance_name());
+        assert!(!config.instance_name().is_empty());
+        let named = Config::try_parse_from(["actix-api", "--instance-name", " pod-1 "]).unwrap();
+        assert_eq!(named.instance_name(), "pod-1");
     }
 
     #[test]

@@ -40,7 +40,7 @@ impl ApiKey {
 }
 
 /// `actix-api token`: prints a join token signed with this server's `JWT_SECRET` /
-/// `JWT_SECRETS` (like `lk token create`).
+/// `JWT_SECRETS`, or the secret it generated in `DATA_DIR` (like `lk token create`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenCommand {
     /// The meeting the token opens.
@@ -65,11 +65,15 @@ pub struct TokenCommand {
 
 impl TokenCommand {
     /// The token, or why none can be made.
-    pub fn token(&self, access: &videocall_access::cli::AccessArgs) -> anyhow::Result<String> {
-        let access = access.access()?;
-        let secrets = access
-            .secrets()
-            .ok_or_else(|| anyhow::anyhow!("set JWT_SECRET (or JWT_SECRETS) to sign tokens"))?;
+    pub fn token(&self, config: &crate::Config) -> anyhow::Result<String> {
+        let access = crate::secret::existing(&config.access, &config.data_dir)?.access()?;
+        let secrets = access.secrets().ok_or_else(|| {
+            anyhow::anyhow!(
+                "set JWT_SECRET (or JWT_SECRETS) to sign tokens, or start the server once so it \
+                 generates {}",
+                config.data_dir.join(crate::secret::FILE).display()
+            )
+        })?;
         let name = self.name.as_deref().map(DisplayName::new).transpose()?;
         let request = TokenRequest {
             user: self.user.clone(),
