@@ -62,8 +62,21 @@ pub struct Config {
     #[arg(long, env = "INSTANCE_NAME")]
     pub instance_name: Option<String>,
 
+    /// Requests per minute one client address (an IPv6 /64) may make to each public meeting
+    /// endpoint: creating meetings, asking to join, reading a meeting and polling the waiting
+    /// room. A burst of that many, then one every 60/N seconds; over it, 429. 0 turns the limit
+    /// off.
+    #[arg(long, env = "MEETING_API_RATE_PER_MINUTE", default_value_t = 60)]
+    pub meeting_api_rate_per_minute: u32,
+
+    /// How long tokens from the meeting API stay valid (a reconnect after that needs a new
+    /// one): 90s, 15m, 12h, 7d (at most 7 days).
+    #[arg(long, env = "MEETING_TOKEN_TTL", default_value = "12h", value_parser = crate::tokens::parse_ttl)]
+    pub meeting_token_ttl: Duration,
+
     /// Operator API key: `POST /api/v1/tokens` with `Authorization: Bearer <API_KEY>` mints
-    /// join tokens, so a product can plug its own login in. Unset: that endpoint answers 404.
+    /// join tokens, so a product can plug its own login in; with it, `POST /api/v1/meetings`
+    /// may choose the meeting id. Unset: that endpoint answers 404.
     /// At least 32 characters.
     #[arg(long, env = "API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -269,6 +282,8 @@ mod tests {
         // The default is the host name, which stays the same from one start to the next.
         assert_eq!(config.instance_name(), Config::defaults().instance_name());
         assert!(!config.instance_name().is_empty());
+        assert_eq!(config.meeting_api_rate_per_minute, 60);
+        assert_eq!(config.meeting_token_ttl, Duration::from_secs(12 * 3600));
         let named = Config::try_parse_from(["actix-api", "--instance-name", " pod-1 "]).unwrap();
         assert_eq!(named.instance_name(), "pod-1");
     }

@@ -12,10 +12,11 @@ use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
 use crate::meetings::Meetings;
+use crate::meetings::limit::Limits;
 use crate::origin::OriginPolicy;
 use crate::secret::{self, Source};
 use crate::state::AppState;
-use crate::{headers, routes, tokens, websocket};
+use crate::{headers, meetings, routes, tokens, websocket};
 
 /// How long shutdown waits for the relay's last bus messages to be published.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
@@ -156,6 +157,7 @@ pub async fn run(
         access: access.clone(),
         api_key,
         meetings: meetings.clone(),
+        api_limits: Limits::new(config.meeting_api_rate_per_minute),
     });
 
     let http = http_server(listeners.http, state, &config)?;
@@ -257,6 +259,7 @@ fn http_server(
             .route("/lobby", web::get().to(websocket::lobby_by_token))
             .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
             .route("/api/v1/tokens", web::post().to(tokens::create))
+            .service(meetings::routes())
             .route("/healthz", web::get().to(routes::healthz))
             .route("/readyz", web::get().to(routes::readyz))
             .route("/metrics", web::get().to(routes::metrics))

@@ -120,7 +120,7 @@ fn mint(secrets: &Secrets, request: &TokenRequest) -> (String, u64) {
 }
 
 /// Reads a lifetime: `90s`, `15m`, `1h`, `7d`, or plain seconds; at most [`MAX_TTL`].
-fn parse_ttl(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
@@ -160,6 +160,16 @@ pub(crate) struct CreateToken {
 
 fn yes() -> bool {
     true
+}
+
+/// Whether the request carries the operator's `API_KEY` as its bearer token.
+pub(crate) fn is_operator(req: &HttpRequest, state: &AppState) -> bool {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    matches!((&state.api_key, presented), (Some(key), Some(presented)) if key.matches(presented.trim()))
 }
 
 /// A JSON error with a stable `code` beside the human message.

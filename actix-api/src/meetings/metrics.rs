@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use videocall_access::Barred;
 
+use super::limit::Endpoint;
+
 /// What the server was doing when the store failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StoreOp {
@@ -44,6 +46,7 @@ pub(crate) struct Counters(Arc<Inner>);
 struct Inner {
     store_errors: [AtomicU64; StoreOp::ALL.len()],
     refused: [AtomicU64; Barred::ALL.len()],
+    rate_limited: [AtomicU64; Endpoint::ALL.len()],
 }
 
 impl Counters {
@@ -56,6 +59,11 @@ impl Counters {
     pub(crate) fn refused(&self, barred: Barred) {
         let index = Barred::ALL.iter().position(|b| *b == barred).unwrap_or(0);
         self.0.refused[index].fetch_add(1, Relaxed);
+    }
+
+    /// Counts a request the rate limits refused.
+    pub(crate) fn rate_limited(&self, endpoint: Endpoint) {
+        self.0.rate_limited[endpoint as usize].fetch_add(1, Relaxed);
     }
 
     /// Appends the Prometheus text of the counters to `out`.
@@ -82,6 +90,19 @@ impl Counters {
                 barred.label()
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP videocall_api_rate_limited_total Meeting API requests refused by the per-address rate limit (429), by endpoint.\n\
+             # TYPE videocall_api_rate_limited_total counter"
+        );
+        for endpoint in Endpoint::ALL {
+            let count = self.0.rate_limited[endpoint as usize].load(Relaxed);
+            let _ = writeln!(
+                out,
+                "videocall_api_rate_limited_total{{endpoint=\"{}\"}} {count}",
+                endpoint.label()
+            );
+        }
     }
 }
 
@@ -95,11 +116,14 @@ mod tests {
         counters.store_error(StoreOp::RecordLeave);
         counters.refused(Barred::Removed);
         counters.clone().refused(Barred::Removed);
+        counters.rate_limited(Endpoint::Join);
         let mut out = String::new();
         counters.render(&mut out);
         assert!(out.contains("videocall_store_errors_total{op=\"record_leave\"} 1\n"));
         assert!(out.contains("videocall_store_errors_total{op=\"check\"} 0\n"));
         assert!(out.contains("videocall_meeting_refused_total{reason=\"removed\"} 2\n"));
         assert!(out.contains("videocall_meeting_refused_total{reason=\"meeting_ended\"} 0\n"));
+        assert!(out.contains("videocall_api_rate_limited_total{endpoint=\"join\"} 1\n"));
+        assert!(out.contains("videocall_api_rate_limited_total{endpoint=\"create\"} 0\n"));
     }
 }

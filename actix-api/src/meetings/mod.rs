@@ -1,13 +1,18 @@
 //! The meetings store as this server uses it: the [`Gate`](videocall_access::Gate) every join
-//! passes on both transports (ended meetings, removed users), the participants history, and its
-//! counters.
+//! passes on both transports (ended meetings, removed users), the participants history, the
+//! meeting API ([`api`], [`host`]) and its counters.
 //!
 //! History is written off the join path: [`Meetings::joined`] starts one task per session on
 //! the server's runtime that records the join, waits for the session's [`Stay`] to drop and
 //! records the leave, so media never waits for the database. A store error there is logged and
 //! counted (`videocall_store_errors_total`), never shown to the client.
 
+pub(crate) mod api;
+mod error;
 mod gate;
+pub(crate) mod host;
+mod ids;
+pub(crate) mod limit;
 mod metrics;
 
 use std::sync::Arc;
@@ -19,6 +24,30 @@ use videocall_store::{Join, Store};
 use videocall_types::SessionId;
 
 pub(crate) use metrics::{Counters, StoreOp};
+
+/// Largest JSON body the meeting API reads.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The meeting API under `/api/v1/meetings`; JSON bodies that do not parse are 400s with a
+/// JSON error like every other refusal.
+pub(crate) fn routes() -> actix_web::Scope {
+    use actix_web::web::{self, get, post};
+    let json = web::JsonConfig::default().limit(MAX_BODY_BYTES).error_handler(|err, _| {
+        error::ApiError::invalid("body", format!("the JSON body is not valid: {err}")).into()
+    });
+    web::scope("/api/v1/meetings")
+        .app_data(json)
+        .route("", post().to(api::create))
+        .route("/{id}", get().to(api::get))
+        .route("/{id}/join", post().to(api::join))
+        .route("/{id}/waiting", get().to(host::waiting))
+        .route("/{id}/waiting/{entry}", get().to(api::poll))
+        .route("/{id}/waiting/{entry}/{verdict}", post().to(host::decide))
+        .route("/{id}/lock", post().to(host::lock))
+        .route("/{id}/unlock", post().to(host::unlock))
+        .route("/{id}/participants/{user}/remove", post().to(host::remove))
+        .route("/{id}/end", post().to(host::end))
+}
 
 /// How often shutdown looks whether the history tasks are done.
 const DRAIN_POLL: Duration = Duration::from_millis(20);

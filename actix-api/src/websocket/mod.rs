@@ -176,7 +176,7 @@ fn unix_now() -> u64 {
 /// The address the connection caps count a request under: the TCP peer, or, behind a trusted
 /// proxy, the client it names in `Forwarded` / `X-Forwarded-For`. Without either (not a TCP
 /// connection) it counts as the loopback's.
-fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> IpAddr {
+pub(crate) fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> IpAddr {
     let forwarded = trust_forwarded
         .then(|| req.connection_info().realip_remote_addr().and_then(parse_ip))
         .flatten();
