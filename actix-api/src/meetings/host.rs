@@ -1,12 +1,14 @@
 //! The host's endpoints, each authorized by `Authorization: Bearer <host token for that
 //! meeting>`: the waiting room (list, admit, reject), lock and unlock, remove a participant,
-//! end the meeting. What reaches sessions (removals, the end) goes through the relay to every
-//! instance.
+//! ask one to mute, end the meeting. What reaches sessions (removals, mute requests, the end)
+//! goes through the relay to every instance ([`Relay::host_action`]), after the store has
+//! recorded it, so a session that joins meanwhile is refused by the join check instead.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use videocall_access::Claims;
+use videocall_relay::{HostAction, Relay};
 use videocall_store::{Decision, StoreError, Verdict};
 use videocall_types::{RoomId, UserId};
 
@@ -159,7 +161,31 @@ pub(crate) async fn remove(
         .await
         .map_err(|e| ApiError::store(&meetings.counters, e))?;
     tracing::info!(meeting = %id, %user, "participant removed");
+    reach(&state.relay, &id, HostAction::Remove(user.clone())).await?;
     Ok(no_store(HttpResponse::Ok()).json(json!({ "user": user.as_str(), "removed": true })))
+}
+
+/// `POST /api/v1/meetings/{id}/participants/{user}/mute`: asks the user's sessions (those
+/// that take SERVER packets) to mute their microphone; the client decides (202).
+pub(crate) async fn mute(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> ApiResult {
+    let (id, user) = path.into_inner();
+    let id = hosted(&req, &state, &id)?;
+    let user = exact_user(&user)?;
+    let meetings = &state.meetings;
+    let meeting = meetings
+        .store
+        .meeting(id.as_str())
+        .await
+        .map_err(|e| ApiError::store(&meetings.counters, e))?;
+    if meeting.has_ended() {
+        return Err(ApiError::ended());
+    }
+    reach(&state.relay, &id, HostAction::AskToMute(user.clone())).await?;
+    Ok(no_store(HttpResponse::Accepted()).json(json!({ "user": user.as_str(), "asked": true })))
 }
 
 /// `POST /api/v1/meetings/{id}/end`: ends the meeting for good; its sessions close and later
@@ -177,7 +203,21 @@ pub(crate) async fn end(
         .await
         .map_err(|e| ApiError::store(&meetings.counters, e))?;
     tracing::info!(meeting = %id, "meeting ended");
+    reach(&state.relay, &id, HostAction::End).await?;
     Ok(no_store(HttpResponse::Ok()).json(view(&meeting)))
+}
+
+/// Hands `action` to the relay, which applies it here and tells the other instances. The store
+/// already holds the decision, so when the bus fails the host may simply repeat the request.
+async fn reach(relay: &Relay, id: &RoomId, action: HostAction) -> Result<usize, ApiError> {
+    relay.host_action(id, action).await.map_err(|err| {
+        tracing::warn!(%err, meeting = %id, "host action not published to the other instances");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bus_unavailable",
+            "recorded, but the other servers could not be told; retry",
+        )
+    })
 }
 
 /// `raw` as a user id, exactly (a path naming no valid user names nobody: 404).

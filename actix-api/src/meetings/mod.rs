@@ -46,6 +46,7 @@ pub(crate) fn routes() -> actix_web::Scope {
         .route("/{id}/lock", post().to(host::lock))
         .route("/{id}/unlock", post().to(host::unlock))
         .route("/{id}/participants/{user}/remove", post().to(host::remove))
+        .route("/{id}/participants/{user}/mute", post().to(host::mute))
         .route("/{id}/end", post().to(host::end))
 }
 

@@ -8,6 +8,8 @@
 mod common;
 
 mod api;
+mod host;
+mod nats;
 mod store;
 
 use std::path::Path;
@@ -17,6 +19,31 @@ use common::Server;
 use serde_json::{Value, json};
 use videocall_access::{Claims, Secrets};
 use videocall_types::{DisplayName, RoomId, UserId};
+
+/// Runs `async fn $name(&Server)` against an all-in-one server on SQLite and one on a real
+/// PostgreSQL (started for the test): defines `mod $name` with the tests `sqlite` and
+/// `postgres`.
+macro_rules! on_both_stores {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(&crate::common::Server::start(|_| {}).await).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let db = videocall_store::testing::Postgres::start().expect("PostgreSQL server");
+                let url = db.url().to_owned();
+                let server =
+                    crate::common::Server::start(move |c| c.database_url = Some(url)).await;
+                super::$name(&server).await;
+                server.stop().await.expect("the server stops cleanly");
+            }
+        }
+    };
+}
+pub(crate) use on_both_stores;
 
 /// Seconds since the Unix epoch.
 fn now() -> u64 {
