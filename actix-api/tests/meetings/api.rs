@@ -9,7 +9,7 @@ use videocall_types::protos::server_packet::server_packet::Event;
 
 use crate::common::packets::server_event;
 use crate::common::{Server, Ws, ws_recv};
-use crate::{call, create, join};
+use crate::{call, create, join, on_both_stores};
 
 /// Joins over WebSocket with `token` (extended) and returns the welcome.
 async fn joined(server: &Server, token: &str) -> (Ws, Welcome) {
@@ -21,11 +21,9 @@ async fn joined(server: &Server, token: &str) -> (Ws, Welcome) {
     }
 }
 
-#[tokio::test]
-async fn the_creator_gets_a_host_token_that_joins_and_reads_who_is_in() {
-    let server = Server::start(|_| {}).await;
+async fn the_creator_gets_a_host_token_that_joins_and_reads_who_is_in(server: &Server) {
     let body = json!({ "title": "Weekly — Zoë", "host_name": "Hanna Höst", "e2ee_required": true });
-    let created = call(&server, "POST", "/api/v1/meetings", None, Some(body)).await;
+    let created = call(server, "POST", "/api/v1/meetings", None, Some(body)).await;
     assert_eq!(created.status, 201, "{created:?}");
     assert!(created.has_header("cache-control: no-store"), "{}", created.head);
     let meeting = &created.json["meeting"];
@@ -43,16 +41,16 @@ async fn the_creator_gets_a_host_token_that_joins_and_reads_who_is_in() {
         (Some(false), Some(false))
     );
     // A second meeting gets another id.
-    assert_ne!(crate::create(&server, json!({})).await.id, id);
+    assert_ne!(crate::create(server, json!({})).await.id, id);
 
-    let (_host_ws, welcome) = joined(&server, &created.text("token")).await;
+    let (_host_ws, welcome) = joined(server, &created.text("token")).await;
     assert_eq!(welcome.room_id, id);
     assert_eq!((welcome.you.display_name.as_str(), welcome.you.host), ("Hanna Höst", true));
     assert_eq!(welcome.you.user_id, created.text("user"));
 
     // The public facts say nothing of who is in it; the host's token shows them.
     let path = format!("/api/v1/meetings/{id}");
-    let public = call(&server, "GET", &path, None, None).await;
+    let public = call(server, "GET", &path, None, None).await;
     assert_eq!(public.status, 200);
     assert!(
         public.json["participants"].is_null() && public.json["started_at"].is_number(),
@@ -62,7 +60,7 @@ async fn the_creator_gets_a_host_token_that_joins_and_reads_who_is_in() {
     // The join is recorded off the join path: give it a moment.
     let mut seen = serde_json::Value::Null;
     for _ in 0..250 {
-        seen = call(&server, "GET", &path, Some(&host), None).await.json;
+        seen = call(server, "GET", &path, Some(&host), None).await.json;
         if seen["participants"].as_array().is_some_and(|list| list.len() == 1) {
             break;
         }
@@ -71,99 +69,98 @@ async fn the_creator_gets_a_host_token_that_joins_and_reads_who_is_in() {
     assert_eq!(seen["participants"][0]["name"], "Hanna Höst");
     assert_eq!(seen["participants"][0]["host"], true);
     // Anything but a host token for this meeting is refused, not ignored.
-    assert_eq!(call(&server, "GET", &path, Some("nonsense"), None).await.status, 401);
+    assert_eq!(call(server, "GET", &path, Some("nonsense"), None).await.status, 401);
     assert_eq!(
-        call(&server, "GET", "/api/v1/meetings/nosuchmeeting", None, None).await.code(),
+        call(server, "GET", "/api/v1/meetings/nosuchmeeting", None, None).await.code(),
         "not_found"
     );
 }
+on_both_stores!(the_creator_gets_a_host_token_that_joins_and_reads_who_is_in);
 
-#[tokio::test]
-async fn a_waiting_room_admits_with_a_token_that_joins_and_rejects_for_good() {
-    let server = Server::start(|_| {}).await;
-    let meeting = create(&server, json!({ "waiting_room": true })).await;
-    let asked = join(&server, &meeting.id, "José Müller").await;
+async fn a_waiting_room_admits_with_a_token_that_joins_and_rejects_for_good(server: &Server) {
+    let meeting = create(server, json!({ "waiting_room": true })).await;
+    let asked = join(server, &meeting.id, "José Müller").await;
     assert_eq!((asked.status, asked.text("status").as_str()), (202, "waiting"), "{asked:?}");
     let entry = asked.text("entry");
     let poll_path = format!("/api/v1/meetings/{}/waiting/{entry}", meeting.id);
-    let poll = call(&server, "GET", &poll_path, None, None).await;
+    let poll = call(server, "GET", &poll_path, None, None).await;
     assert_eq!((poll.status, poll.text("status").as_str()), (200, "pending"));
     assert!(poll.json["token"].is_null());
     // Row ids count up, but a handle opens its own entry only: José's tag on the next row
     // (someone else's pending entry) opens nothing.
-    let neighbour = join(&server, &meeting.id, "Nosy Neighbour").await.text("entry");
+    let neighbour = join(server, &meeting.id, "Nosy Neighbour").await.text("entry");
     let (their_row, _) = neighbour.split_once('.').unwrap();
     let (_, my_tag) = entry.split_once('.').unwrap();
     let forged_path = format!("/api/v1/meetings/{}/waiting/{their_row}.{my_tag}", meeting.id);
-    assert_eq!(call(&server, "GET", &forged_path, None, None).await.code(), "not_found");
+    assert_eq!(call(server, "GET", &forged_path, None, None).await.code(), "not_found");
 
     let waiting_path = format!("/api/v1/meetings/{}/waiting", meeting.id);
-    assert_eq!(call(&server, "GET", &waiting_path, None, None).await.code(), "host_token_required");
-    let list = call(&server, "GET", &waiting_path, Some(&meeting.host), None).await;
+    assert_eq!(call(server, "GET", &waiting_path, None, None).await.code(), "host_token_required");
+    let list = call(server, "GET", &waiting_path, Some(&meeting.host), None).await;
     assert_eq!(list.json["waiting"][0]["name"], "José Müller", "{list:?}");
     assert_eq!(list.json["waiting"][0]["entry"].as_str(), Some(entry.as_str()));
     // A guest's own token is no host's.
-    let other = create(&server, json!({})).await;
-    let guest = join(&server, &other.id, "Guest").await.text("token");
+    let other = create(server, json!({})).await;
+    let guest = join(server, &other.id, "Guest").await.text("token");
     let admit = format!("/api/v1/meetings/{}/waiting/{entry}/admit", meeting.id);
-    assert_eq!(call(&server, "POST", &admit, Some(&guest), None).await.code(), "not_host");
-    assert_eq!(call(&server, "POST", &admit, Some(&other.host), None).await.code(), "not_host");
+    assert_eq!(call(server, "POST", &admit, Some(&guest), None).await.code(), "not_host");
+    assert_eq!(call(server, "POST", &admit, Some(&other.host), None).await.code(), "not_host");
 
-    let admitted = call(&server, "POST", &admit, Some(&meeting.host), None).await;
+    let admitted = call(server, "POST", &admit, Some(&meeting.host), None).await;
     assert_eq!((admitted.status, admitted.text("status").as_str()), (200, "admitted"));
     assert_eq!(
-        call(&server, "POST", &admit, Some(&meeting.host), None).await.code(),
+        call(server, "POST", &admit, Some(&meeting.host), None).await.code(),
         "already_decided"
     );
-    let poll = call(&server, "GET", &poll_path, None, None).await;
+    let poll = call(server, "GET", &poll_path, None, None).await;
     assert_eq!(poll.text("status"), "admitted", "{poll:?}");
     assert!(poll.has_header("cache-control: no-store"));
-    let (_ws, welcome) = joined(&server, &poll.text("token")).await;
+    let (_ws, welcome) = joined(server, &poll.text("token")).await;
     assert_eq!(welcome.room_id, meeting.id);
     assert_eq!((welcome.you.display_name.as_str(), welcome.you.host), ("José Müller", false));
 
-    let turned_away = join(&server, &meeting.id, "Mallory").await.text("entry");
+    let turned_away = join(server, &meeting.id, "Mallory").await.text("entry");
     let reject = format!("/api/v1/meetings/{}/waiting/{turned_away}/reject", meeting.id);
     assert_eq!(
-        call(&server, "POST", &reject, Some(&meeting.host), None).await.text("status"),
+        call(server, "POST", &reject, Some(&meeting.host), None).await.text("status"),
         "rejected"
     );
     let poll = format!("/api/v1/meetings/{}/waiting/{turned_away}", meeting.id);
-    let refused = call(&server, "GET", &poll, None, None).await;
+    let refused = call(server, "GET", &poll, None, None).await;
     assert_eq!((refused.status, refused.code()), (403, "rejected"));
-    let left = call(&server, "GET", &waiting_path, Some(&meeting.host), None).await;
+    let left = call(server, "GET", &waiting_path, Some(&meeting.host), None).await;
     assert_eq!(left.json["waiting"].as_array().map(Vec::len), Some(1), "{left:?}");
     assert_eq!(left.json["waiting"][0]["name"], "Nosy Neighbour");
 }
+on_both_stores!(a_waiting_room_admits_with_a_token_that_joins_and_rejects_for_good);
 
-#[tokio::test]
-async fn a_locked_meeting_refuses_joins_and_an_ended_one_is_gone() {
-    let server = Server::start(|_| {}).await;
-    let meeting = create(&server, json!({ "locked": true })).await;
-    let refused = join(&server, &meeting.id, "Late Larry").await;
+async fn a_locked_meeting_refuses_joins_and_an_ended_one_is_gone(server: &Server) {
+    let meeting = create(server, json!({ "locked": true })).await;
+    let refused = join(server, &meeting.id, "Late Larry").await;
     assert_eq!((refused.status, refused.code()), (403, "meeting_locked"));
     let path = |action: &str| format!("/api/v1/meetings/{}/{action}", meeting.id);
-    assert_eq!(call(&server, "POST", &path("unlock"), None, None).await.status, 401);
-    let unlocked = call(&server, "POST", &path("unlock"), Some(&meeting.host), None).await;
+    assert_eq!(call(server, "POST", &path("unlock"), None, None).await.status, 401);
+    let unlocked = call(server, "POST", &path("unlock"), Some(&meeting.host), None).await;
     assert_eq!(unlocked.json["locked"], false, "{unlocked:?}");
-    let guest = join(&server, &meeting.id, "Larry").await;
+    let guest = join(server, &meeting.id, "Larry").await;
     assert_eq!((guest.status, guest.text("status").as_str()), (200, "admitted"));
     let guest = guest.text("token");
-    joined(&server, &guest).await;
-    let locked = call(&server, "POST", &path("lock"), Some(&meeting.host), None).await;
+    joined(server, &guest).await;
+    let locked = call(server, "POST", &path("lock"), Some(&meeting.host), None).await;
     assert_eq!(locked.json["locked"], true);
-    assert_eq!(join(&server, &meeting.id, "Nope").await.code(), "meeting_locked");
+    assert_eq!(join(server, &meeting.id, "Nope").await.code(), "meeting_locked");
 
-    let ended = call(&server, "POST", &path("end"), Some(&meeting.host), None).await;
+    let ended = call(server, "POST", &path("end"), Some(&meeting.host), None).await;
     assert_eq!((ended.status, ended.json["ended"].as_bool()), (200, Some(true)), "{ended:?}");
-    let gone = join(&server, &meeting.id, "Later").await;
+    let gone = join(server, &meeting.id, "Later").await;
     assert_eq!((gone.status, gone.code()), (410, "meeting_ended"));
-    assert_eq!(call(&server, "POST", &path("unlock"), Some(&meeting.host), None).await.status, 410);
-    let facts = call(&server, "GET", &format!("/api/v1/meetings/{}", meeting.id), None, None).await;
+    assert_eq!(call(server, "POST", &path("unlock"), Some(&meeting.host), None).await.status, 410);
+    let facts = call(server, "GET", &format!("/api/v1/meetings/{}", meeting.id), None, None).await;
     assert!(facts.json["ended_at"].is_number(), "{facts:?}");
     // Tokens minted before the end no longer open it.
     assert_eq!(server.ws_path(&format!("/lobby?token={guest}")).await.err(), Some(410));
 }
+on_both_stores!(a_locked_meeting_refuses_joins_and_an_ended_one_is_gone);
 
 #[tokio::test]
 async fn bad_requests_get_json_errors_with_stable_codes_and_chosen_ids_need_the_operator() {
