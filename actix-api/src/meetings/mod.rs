@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::Duration;
 
 use videocall_access::{Grant, Stay};
-use videocall_store::{Join, Store};
+use videocall_store::{Join, Store, StoreError};
 use videocall_types::SessionId;
 
 pub(crate) use metrics::{Counters, StoreOp};
@@ -103,10 +103,17 @@ impl Meetings {
         let in_flight = InFlight::new(&self.in_flight);
         self.runtime.spawn(async move {
             let _in_flight = in_flight;
-            if let Err(err) = store.record_join(&join).await {
-                counters.store_error(StoreOp::RecordJoin);
-                tracing::warn!(%err, meeting = %join.meeting_id, session = join.session_id, "cannot record a join");
-                return;
+            match store.record_join(&join).await {
+                Ok(_) => {}
+                // It ended since the join's check: nothing to record. (The end closed the
+                // meeting's sessions of that moment; one that joined the room a moment later
+                // stays until it leaves: a known race, milliseconds wide.)
+                Err(StoreError::Ended) => return,
+                Err(err) => {
+                    counters.store_error(StoreOp::RecordJoin);
+                    tracing::warn!(%err, meeting = %join.meeting_id, session = join.session_id, "cannot record a join");
+                    return;
+                }
             }
             // Resolves (with an error) when the stay drops the sender.
             let _ = leaving.await;
