@@ -27,11 +27,16 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 videocall \
- && useradd --system --uid 10001 --gid videocall --no-create-home --shell /usr/sbin/nologin videocall
+ && useradd --system --uid 10001 --gid videocall --no-create-home --shell /usr/sbin/nologin videocall \
+ && install -d -o 10001 -g 10001 -m 0700 /var/lib/videocall
 COPY --from=build /out/actix-api /usr/local/bin/actix-api
 COPY --from=build /src/yew-ui/dist /srv/videocall-ui
 COPY docker/http-health.sh /usr/local/bin/http-health
 ENV UI_DIR=/srv/videocall-ui
+# The default DATA_DIR, ./data, is /var/lib/videocall/data: the SQLite meetings database
+# (without DATABASE_URL) and the generated token secret (without JWT_SECRET). Mount a volume
+# there to keep them across container restarts.
+WORKDIR /var/lib/videocall
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 # HTTP + WebSocket; UDP for WebTransport, served only in all-in-one mode (no NATS_URL).

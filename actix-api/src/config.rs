@@ -43,8 +43,40 @@ pub struct Config {
     #[command(flatten)]
     pub access: AccessArgs,
 
+    /// The meetings database: `postgres://user:password@host/db` for PostgreSQL, which every
+    /// instance of a scaled-out deployment shares. Unset: an embedded SQLite file,
+    /// `DATA_DIR/videocall.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Where this server keeps its files: the SQLite database (without DATABASE_URL) and the
+    /// generated token secret `jwt-secret` (without JWT_SECRET / JWT_SECRETS). Created if
+    /// missing.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// This server's name in the participants history; it must stay the same across restarts
+    /// (a host name, a StatefulSet pod name) and differ between instances sharing a database:
+    /// on start, the sessions this name left open are closed as abandoned. Default: the host
+    /// name.
+    #[arg(long, env = "INSTANCE_NAME")]
+    pub instance_name: Option<String>,
+
+    /// Requests per minute one client address (an IPv6 /64) may make to each public meeting
+    /// endpoint: creating meetings, asking to join, reading a meeting and polling the waiting
+    /// room. A burst of that many, then one every 60/N seconds; over it, 429. 0 turns the limit
+    /// off.
+    #[arg(long, env = "MEETING_API_RATE_PER_MINUTE", default_value_t = 60)]
+    pub meeting_api_rate_per_minute: u32,
+
+    /// How long tokens from the meeting API stay valid (a reconnect after that needs a new
+    /// one): 90s, 15m, 12h, 7d (at most 7 days).
+    #[arg(long, env = "MEETING_TOKEN_TTL", default_value = "12h", value_parser = crate::tokens::parse_ttl)]
+    pub meeting_token_ttl: Duration,
+
     /// Operator API key: `POST /api/v1/tokens` with `Authorization: Bearer <API_KEY>` mints
-    /// join tokens, so a product can plug its own login in. Unset: that endpoint answers 404.
+    /// join tokens, so a product can plug its own login in; with it, `POST /api/v1/meetings`
+    /// may choose the meeting id. Unset: that endpoint answers 404.
     /// At least 32 characters.
     #[arg(long, env = "API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
@@ -146,6 +178,12 @@ pub enum Command {
 }
 
 impl Config {
+    /// This instance's stable name: `INSTANCE_NAME`, else the host name, else `actix-api`.
+    pub fn instance_name(&self) -> String {
+        let configured = self.instance_name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+        configured.map(str::to_owned).or_else(host_name).unwrap_or_else(|| "actix-api".into())
+    }
+
     /// Whether this process also serves WebTransport.
     pub fn webtransport_enabled(&self) -> bool {
         self.embedded_webtransport.unwrap_or(self.nats_url.is_none())
@@ -195,6 +233,15 @@ impl Config {
     }
 }
 
+/// The kernel's host name (Linux), else the one in `/etc/hostname`.
+fn host_name() -> Option<String> {
+    ["/proc/sys/kernel/hostname", "/etc/hostname"].into_iter().find_map(|path| {
+        let name = std::fs::read_to_string(path).ok()?;
+        let name = name.trim();
+        (!name.is_empty()).then(|| name.to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -225,6 +272,20 @@ mod tests {
         assert!(empty.allowed_origins.0.is_empty());
         let trailing = ["actix-api", "--allowed-origins", "https://a.example,"];
         assert_eq!(Config::try_parse_from(trailing).unwrap().allowed_origins.0.len(), 1);
+    }
+
+    #[test]
+    fn the_store_defaults_to_sqlite_in_the_data_directory_under_a_stable_name() {
+        let config = Config::defaults();
+        assert_eq!(config.database_url, None);
+        assert_eq!(config.data_dir, PathBuf::from("./data"));
+        // The default is the host name, which stays the same from one start to the next.
+        assert_eq!(config.instance_name(), Config::defaults().instance_name());
+        assert!(!config.instance_name().is_empty());
+        assert_eq!(config.meeting_api_rate_per_minute, 60);
+        assert_eq!(config.meeting_token_ttl, Duration::from_secs(12 * 3600));
+        let named = Config::try_parse_from(["actix-api", "--instance-name", " pod-1 "]).unwrap();
+        assert_eq!(named.instance_name(), "pod-1");
     }
 
     #[test]

@@ -6,9 +6,11 @@
 mod config;
 mod headers;
 mod host;
+mod meetings;
 mod origin;
 mod refused;
 mod routes;
+mod secret;
 mod server;
 mod state;
 mod tokens;

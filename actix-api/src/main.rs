@@ -13,7 +13,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let config = actix_api::Config::parse();
     if let Some(actix_api::Command::Token(command)) = &config.command {
-        println!("{}", command.token(&config.access)?);
+        println!("{}", command.token(&config)?);
         return Ok(());
     }
     let listeners = actix_api::Listeners::bind(&config).context("binding listeners")?;

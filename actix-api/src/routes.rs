@@ -20,16 +20,22 @@ pub(crate) async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")
 }
 
-/// `GET /readyz`: the bus is connected and the server is not shutting down.
+/// `GET /readyz`: the bus is connected, the meetings store answers, and the server is not
+/// shutting down.
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    if state.relay.is_ready() {
-        HttpResponse::Ok().content_type("text/plain").body("ready")
-    } else {
-        HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("not ready: bus disconnected or shutting down")
+    let not_ready =
+        |why: &'static str| HttpResponse::ServiceUnavailable().content_type("text/plain").body(why);
+    if !state.relay.is_ready() {
+        return not_ready("not ready: bus disconnected or shutting down");
+    }
+    match tokio::time::timeout(STORE_PING_TIMEOUT, state.meetings.store.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().content_type("text/plain").body("ready"),
+        _ => not_ready("not ready: meetings store unreachable"),
     }
 }
+
+/// How long `/readyz` waits for the store to answer (probes time out after a few seconds).
+const STORE_PING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `GET /metrics`: Prometheus text format.
 pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
@@ -37,6 +43,7 @@ pub(crate) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     state.relay.metrics().render(&mut body);
     state.refused.render(&mut body);
     state.access.render_metrics(&mut body);
+    state.meetings.counters.render(&mut body);
     let _ = writeln!(
         body,
         "# HELP videocall_bus_connected Whether the bus is connected.\n\

@@ -11,12 +11,18 @@ use videocall_relay::bus::{Bus, LocalBus, NatsBus, redact_url};
 use webtransport_server::SelfSignedRenewal;
 
 use crate::config::Config;
+use crate::meetings::Meetings;
+use crate::meetings::limit::Limits;
 use crate::origin::OriginPolicy;
+use crate::secret::{self, Source};
 use crate::state::AppState;
-use crate::{headers, routes, tokens, websocket};
+use crate::{headers, meetings, routes, tokens, websocket};
 
 /// How long shutdown waits for the relay's last bus messages to be published.
 const DRIVER_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long shutdown waits for the last leaves to be written to the participants history.
+const HISTORY_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +45,17 @@ pub enum Error {
     /// `API_KEY` is too short to be a secret.
     #[error("API_KEY is {0} characters long; use at least 32")]
     ShortApiKey(usize),
+    /// The meetings store could not be opened or migrated.
+    #[error("meetings store: {0}")]
+    Store(#[from] videocall_store::StoreError),
+    /// The generated token secret in `DATA_DIR` could not be made or read.
+    #[error("token secret file {}: {source}", path.display())]
+    SecretFile {
+        /// `DATA_DIR/jwt-secret`.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
 
 /// The sockets the server serves on, bound by the caller (tests bind port 0).
@@ -92,13 +109,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), Error> {
     let config = Arc::new(config);
-    let access = config.access.access()?;
+    let (access, source) = secret::access(&config.access, &config.data_dir)?;
+    match source {
+        Source::Configured => tracing::info!("join tokens: JWT_SECRET / JWT_SECRETS"),
+        Source::Created(path) => {
+            tracing::info!(path = %path.display(), "join tokens: generated a secret (set JWT_SECRET when several servers must accept the same tokens)")
+        }
+        Source::Loaded(path) => {
+            tracing::info!(path = %path.display(), "join tokens: the secret generated on an earlier start")
+        }
+    }
     let api_key = match &config.api_key {
         Some(key) if key.len() < tokens::MIN_API_KEY_LEN => {
             return Err(Error::ShortApiKey(key.len()));
         }
         key => key.as_deref().map(tokens::ApiKey::new),
     };
+    let meetings = open_meetings(&config).await?;
     let bus = connect_bus(&config).await?;
     let (relay, driver) = Relay::new(bus, config.relay());
     let driver = tokio::spawn(driver.run());
@@ -129,6 +156,8 @@ pub async fn run(
         refused: Default::default(),
         access: access.clone(),
         api_key,
+        meetings: meetings.clone(),
+        api_limits: Limits::new(config.meeting_api_rate_per_minute),
     });
 
     let http = http_server(listeners.http, state, &config)?;
@@ -139,6 +168,7 @@ pub async fn run(
         let wt_config = webtransport_server::Config {
             renewal,
             access,
+            gate: Some(meetings.clone()),
             ..webtransport_server::Config::from_relay(relay.config())
         };
         tokio::spawn(webtransport_server::run(
@@ -169,7 +199,30 @@ pub async fn run(
     if tokio::time::timeout(DRIVER_FLUSH_TIMEOUT, driver).await.is_err() {
         tracing::warn!("bus driver did not finish in time; some announcements may be lost");
     }
+    meetings.shutdown(HISTORY_FLUSH_TIMEOUT).await;
     http_result.map_err(Error::Http)
+}
+
+/// Opens the meetings store of `config` and closes what this instance left open last time.
+async fn open_meetings(config: &Config) -> Result<Arc<Meetings>, Error> {
+    let store =
+        videocall_store::Store::open(config.database_url.as_deref(), &config.data_dir).await?;
+    match store.kind() {
+        "sqlite" if config.database_url.is_none() => tracing::info!(
+            path = %config.data_dir.join("videocall.db").display(),
+            "meetings store: SQLite"
+        ),
+        // Never the URL: it may hold a password.
+        kind => tracing::info!(kind, "meetings store: DATABASE_URL"),
+    }
+    let instance = config.instance_name();
+    let meetings =
+        Arc::new(Meetings::new(store, instance.clone(), tokio::runtime::Handle::current()));
+    let closed = meetings.close_abandoned().await;
+    if closed > 0 {
+        tracing::info!(%instance, closed, "closed sessions an earlier run left open");
+    }
+    Ok(meetings)
 }
 
 /// The WebTransport certificate from files, or a self-signed one and its renewal.
@@ -206,6 +259,7 @@ fn http_server(
             .route("/lobby", web::get().to(websocket::lobby_by_token))
             .route("/lobby/{user}/{room}", web::get().to(websocket::lobby))
             .route("/api/v1/tokens", web::post().to(tokens::create))
+            .service(meetings::routes())
             .route("/healthz", web::get().to(routes::healthz))
             .route("/readyz", web::get().to(routes::readyz))
             .route("/metrics", web::get().to(routes::metrics))

@@ -8,6 +8,8 @@ use videocall_relay::Relay;
 use webtransport_server::CertificateHash;
 
 use crate::config::Config;
+use crate::meetings::Meetings;
+use crate::meetings::limit::Limits;
 use crate::origin::OriginPolicy;
 use crate::refused::Refused;
 use crate::tokens::ApiKey;
@@ -29,6 +31,10 @@ pub(crate) struct AppState {
     pub(crate) access: Access,
     /// The operator key that may mint tokens (`API_KEY`).
     pub(crate) api_key: Option<ApiKey>,
+    /// The meetings store: the check of every join, the history, the meeting API.
+    pub(crate) meetings: Arc<Meetings>,
+    /// Per-address rate limits of the public meeting endpoints.
+    pub(crate) api_limits: Limits,
 }
 
 impl AppState {

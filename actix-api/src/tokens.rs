@@ -40,7 +40,7 @@ impl ApiKey {
 }
 
 /// `actix-api token`: prints a join token signed with this server's `JWT_SECRET` /
-/// `JWT_SECRETS` (like `lk token create`).
+/// `JWT_SECRETS`, or the secret it generated in `DATA_DIR` (like `lk token create`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenCommand {
     /// The meeting the token opens.
@@ -65,11 +65,15 @@ pub struct TokenCommand {
 
 impl TokenCommand {
     /// The token, or why none can be made.
-    pub fn token(&self, access: &videocall_access::cli::AccessArgs) -> anyhow::Result<String> {
-        let access = access.access()?;
-        let secrets = access
-            .secrets()
-            .ok_or_else(|| anyhow::anyhow!("set JWT_SECRET (or JWT_SECRETS) to sign tokens"))?;
+    pub fn token(&self, config: &crate::Config) -> anyhow::Result<String> {
+        let access = crate::secret::existing(&config.access, &config.data_dir)?.access()?;
+        let secrets = access.secrets().ok_or_else(|| {
+            anyhow::anyhow!(
+                "set JWT_SECRET (or JWT_SECRETS) to sign tokens, or start the server once so it \
+                 generates {}",
+                config.data_dir.join(crate::secret::FILE).display()
+            )
+        })?;
         let name = self.name.as_deref().map(DisplayName::new).transpose()?;
         let request = TokenRequest {
             user: self.user.clone(),
@@ -116,7 +120,7 @@ fn mint(secrets: &Secrets, request: &TokenRequest) -> (String, u64) {
 }
 
 /// Reads a lifetime: `90s`, `15m`, `1h`, `7d`, or plain seconds; at most [`MAX_TTL`].
-fn parse_ttl(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_ttl(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
@@ -156,6 +160,16 @@ pub(crate) struct CreateToken {
 
 fn yes() -> bool {
     true
+}
+
+/// Whether the request carries the operator's `API_KEY` as its bearer token.
+pub(crate) fn is_operator(req: &HttpRequest, state: &AppState) -> bool {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    matches!((&state.api_key, presented), (Some(key), Some(presented)) if key.matches(presented.trim()))
 }
 
 /// A JSON error with a stable `code` beside the human message.

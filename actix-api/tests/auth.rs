@@ -240,7 +240,9 @@ async fn settings_that_cannot_work_stop_the_server_with_a_clear_error() {
         http: std::net::TcpListener::bind("127.0.0.1:0").unwrap(),
         webtransport: None,
     };
+    let data = tempfile::tempdir().unwrap();
     let mut config = actix_api::Config::defaults();
+    config.data_dir = data.path().to_owned();
     config.embedded_webtransport = Some(false);
     config.access.auth_required = true;
     let err = actix_api::run(bind(), config.clone(), async {}).await.unwrap_err();
@@ -250,6 +252,11 @@ async fn settings_that_cannot_work_stop_the_server_with_a_clear_error() {
     assert!(err.to_string().contains("at least 32"), "{err}");
     config.access.jwt_secret = Some(SECRET.into());
     config.api_key = Some("short".into());
-    let err = actix_api::run(bind(), config, async {}).await.unwrap_err();
+    let err = actix_api::run(bind(), config.clone(), async {}).await.unwrap_err();
     assert!(err.to_string().contains("API_KEY"), "{err}");
+    config.api_key = None;
+    config.database_url = Some("mysql://user:hunter2@db/videocall".into());
+    let err = actix_api::run(bind(), config, async {}).await.unwrap_err();
+    assert!(err.to_string().contains("\"mysql\""), "{err}");
+    assert!(!err.to_string().contains("hunter2"), "{err}");
 }

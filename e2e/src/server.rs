@@ -38,6 +38,9 @@ type Outcome = Result<(), actix_api::Error>;
 pub struct Server {
     http: SocketAddr,
     webtransport: Option<SocketAddr>,
+    /// The server's `DATA_DIR` (meetings database, generated token secret), removed after it
+    /// stops.
+    _data: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<Outcome>>,
 }
@@ -61,9 +64,11 @@ impl Server {
 
     /// Starts a server on `127.0.0.1:0` (TCP and UDP) with `tweak` applied to the defaults.
     pub async fn start(tweak: impl FnOnce(&mut actix_api::Config)) -> Result<Self, Error> {
+        let data = tempfile::Builder::new().prefix("e2e-server-").tempdir()?;
         let mut config = actix_api::Config::defaults();
         config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
         config.webtransport_listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.data_dir = data.path().to_owned();
         // Browsers are gone when a test ends: do not wait 10 s for their connections.
         config.shutdown_timeout_secs = 1;
         tweak(&mut config);
@@ -95,6 +100,7 @@ impl Server {
             webtransport: webtransport_addr,
             stop: Some(stop),
             thread: Some(thread),
+            _data: data,
         };
         server.wait_healthy().await?;
         Ok(server)

@@ -8,12 +8,15 @@
 //!
 //! Open mode (the default) lets anyone in under the ids of the URL, as the old protocol did; a
 //! token, when one is given, must be valid even then. With `AUTH_REQUIRED` every connection
-//! needs a valid token ([`token`]).
+//! needs a valid token ([`token`]). A [`gate::Gate`] then asks the meetings store whether the
+//! meeting still takes the join (ended, removed users).
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod gate;
 mod policy;
 pub mod token;
 
+pub use gate::{Barred, Gate, Pass, Stay};
 pub use policy::{Access, AccessError, Denied, Grant};
 pub use token::{Claims, Secrets, SecretsError, TokenError};

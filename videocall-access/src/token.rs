@@ -226,6 +226,35 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// A MAC (HMAC-SHA256, base64url) of `message` under the signing secret, for the server's
+    /// own opaque handles (a waiting-room entry a guest polls). `purpose` separates the uses;
+    /// neither can contain a NUL, which no token's signed part has, so a tag is never a valid
+    /// token signature and the other way round.
+    pub fn tag(&self, purpose: &str, message: &str) -> String {
+        let (_, secret) = self.signing();
+        URL_SAFE_NO_PAD.encode(tag_mac(secret, purpose, message).finalize().into_bytes())
+    }
+
+    /// Whether `tag` is [`Secrets::tag`] of `message` under any configured secret (so handles
+    /// survive a rotation), compared in constant time.
+    pub fn check_tag(&self, purpose: &str, message: &str, tag: &str) -> bool {
+        let Ok(tag) = URL_SAFE_NO_PAD.decode(tag) else { return false };
+        let secrets = self.default.iter().chain(self.keyed.iter().map(|(_, secret)| secret));
+        secrets
+            .into_iter()
+            .any(|secret| tag_mac(secret, purpose, message).verify_slice(&tag).is_ok())
+    }
+}
+
+fn tag_mac(secret: &[u8], purpose: &str, message: &str) -> HmacSha256 {
+    let mut mac = mac(secret, b"videocall-tag\0");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(message.as_bytes());
+    mac
+}
+
 /// A secret that is long enough.
 fn checked(which: &str, secret: &str) -> Result<Vec<u8>, SecretsError> {
     if secret.len() < MIN_SECRET_BYTES {
@@ -382,6 +411,21 @@ mod tests {
             host: false,
             publish: true,
         }
+    }
+
+    #[test]
+    fn tags_check_under_any_secret_and_for_their_purpose_and_message_only() {
+        let tag = secrets().tag("entry", "m1:7");
+        assert!(secrets().check_tag("entry", "m1:7", &tag));
+        assert!(!secrets().check_tag("entry", "m1:8", &tag));
+        assert!(!secrets().check_tag("other", "m1:7", &tag));
+        assert!(!secrets().check_tag("entry", "m1:7", "not base64!"));
+        assert!(!secrets().check_tag("entry", "m1:7", ""));
+        // After a rotation the old secret still checks what it tagged.
+        let rotated = Secrets::new(Some(SECRET), Some(&format!("k2:{OTHER}"))).unwrap().unwrap();
+        assert!(rotated.check_tag("entry", "m1:7", &tag));
+        let other = Secrets::new(Some(OTHER), None).unwrap().unwrap();
+        assert!(!other.check_tag("entry", "m1:7", &tag));
     }
 
     /// A token with any header and payload, signed with `secret` as an outside tool would.

@@ -31,7 +31,9 @@
 //!   refuse the same request over any transport, so no other endpoint is tried either. Only
 //!   native WebSockets see the status; browsers hide it, and wtransport reports a rejected
 //!   session without one, so those failures are retried;
-//! - the server closed with [`CloseReason::InvalidId`], which no retry can fix;
+//! - the server closed with [`CloseReason::InvalidId`], which no retry can fix, or with
+//!   [`CloseReason::Removed`] or [`CloseReason::MeetingEnded`]: a host's decision, which a
+//!   reconnect must not undo;
 //! - the application closed the client (or dropped every handle);
 //! - [`ClientOptions::reconnect`] is off, once the first round failed or the connection ended.
 //!
@@ -63,9 +65,12 @@ pub const DEMOTION: Duration = Duration::from_secs(5 * 60);
 pub const MAX_DEMOTION: Duration = Duration::from_secs(60 * 60);
 
 /// Whether a connection closed for `reason` may be retried: not when the server refused our ids,
-/// which no retry can fix.
+/// which no retry can fix, nor when a host removed us or ended the meeting.
 pub fn retry_allowed(reason: Option<CloseReason>) -> bool {
-    !matches!(reason, Some(CloseReason::InvalidId))
+    !matches!(
+        reason,
+        Some(CloseReason::InvalidId | CloseReason::Removed | CloseReason::MeetingEnded)
+    )
 }
 
 /// Why a connection attempt failed, as far as the policy needs to know.

@@ -4,10 +4,12 @@
 use bytes::Bytes;
 use protobuf::{Message, MessageField};
 use videocall_types::protos::server_packet::{
-    KeyframeRequest, Participant, PresenceEvent, Roster, ServerError, ServerPacket, Welcome,
-    presence_event, server_packet,
+    HostAction, KeyframeRequest, MuteRequest, Participant, PresenceEvent, Roster, ServerError,
+    ServerPacket, Welcome, presence_event, server_packet,
 };
-use videocall_types::{CloseReason, DisplayName, PacketType, PacketWrapper, RoomId, SessionId};
+use videocall_types::{
+    CloseReason, DisplayName, MediaType, PacketType, PacketWrapper, RoomId, SessionId, UserId,
+};
 
 /// Someone in a room, as told to clients and instances.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,14 @@ pub fn keyframe_request(media_type: i32) -> Bytes {
     server_packet(server_packet::Event::KeyframeRequest(request))
 }
 
+/// Asks a client to mute its microphone (a host's request).
+pub fn mute_request() -> Bytes {
+    server_packet(server_packet::Event::MuteRequest(MuteRequest {
+        media_type: MediaType::AUDIO.into(),
+        ..Default::default()
+    }))
+}
+
 /// Tells a client why it is about to be disconnected.
 pub fn error(reason: CloseReason) -> Bytes {
     server_packet(server_packet::Event::Error(ServerError {
@@ -114,6 +124,12 @@ pub enum Presence {
     KeyframeRequest(i32),
     /// These sessions are here (the subject names the publishing instance).
     Roster(Vec<Peer>),
+    /// A host removed this user.
+    Removed(UserId),
+    /// A host asks this user to mute.
+    Mute(UserId),
+    /// A host ended the meeting.
+    Ended,
 }
 
 impl Presence {
@@ -133,6 +149,9 @@ impl Presence {
                 present: peers.iter().map(Peer::to_proto).collect(),
                 ..Default::default()
             }),
+            Self::Removed(user) => presence_event::Event::Removed(host_action(user)),
+            Self::Mute(user) => presence_event::Event::Mute(host_action(user)),
+            Self::Ended => presence_event::Event::Ended(true),
         };
         let mut message = PresenceEvent::new();
         message.event = Some(event);
@@ -152,9 +171,22 @@ impl Presence {
             presence_event::Event::Roster(r) => {
                 Self::Roster(r.present.iter().map(Peer::from_proto).collect::<Option<_>>()?)
             }
+            presence_event::Event::Removed(action) => Self::Removed(exact_user(&action.user_id)?),
+            presence_event::Event::Mute(action) => Self::Mute(exact_user(&action.user_id)?),
+            presence_event::Event::Ended(true) => Self::Ended,
             _ => return None,
         })
     }
+}
+
+fn host_action(user: &UserId) -> HostAction {
+    HostAction { user_id: user.to_string(), ..Default::default() }
+}
+
+/// `user` as a user id, if it is one exactly as a relay stamps it (valid, and already in the
+/// form validation gives it: a space a client typed has become `_`).
+pub(crate) fn exact_user(user: &str) -> Option<UserId> {
+    UserId::new(user).ok().filter(|id| id.as_str() == user)
 }
 
 #[cfg(test)]
@@ -179,11 +211,30 @@ mod tests {
                 Peer::new(SessionId::new(3).unwrap(), "ann"),
                 Peer::new(SessionId::new(4).unwrap(), "bob"),
             ]),
+            Presence::Removed(UserId::new("eve").unwrap()),
+            Presence::Mute(UserId::new("bob").unwrap()),
+            Presence::Ended,
         ] {
             assert_eq!(Presence::decode(&event.encode()), Some(event));
         }
         assert_eq!(Presence::decode(&[0xff]), None);
         assert_eq!(Presence::decode(&[]), None);
+    }
+
+    #[test]
+    fn host_actions_from_the_bus_name_one_valid_user_or_are_refused() {
+        for bad in ["", "a b", "a.b", "room.*", ">", &"x".repeat(65)] {
+            let mut event = PresenceEvent::new();
+            event.event = Some(presence_event::Event::Removed(HostAction {
+                user_id: bad.to_owned(),
+                ..Default::default()
+            }));
+            let bytes = event.write_to_bytes().unwrap();
+            assert_eq!(Presence::decode(&bytes), None, "{bad:?}");
+        }
+        let mut ended = PresenceEvent::new();
+        ended.event = Some(presence_event::Event::Ended(false));
+        assert_eq!(Presence::decode(&ended.write_to_bytes().unwrap()), None);
     }
 
     #[test]

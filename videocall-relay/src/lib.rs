@@ -26,4 +26,4 @@ mod room;
 pub use admission::Permit;
 pub use config::{ConnectionLimits, OutboxLimits, RateLimit, RelayConfig};
 pub use metrics::Metrics;
-pub use relay::{Driver, Identity, JoinError, Receiver, Relay, Session};
+pub use relay::{Driver, HostAction, Identity, JoinError, Receiver, Relay, Session};

@@ -47,6 +47,9 @@ pub struct Metrics {
     pub health_reports_dropped: AtomicU64,
     /// Round-trip probes (`MediaType` RTT) queued back to their senders.
     pub rtt_echoes: AtomicU64,
+    /// Host actions (remove, ask to mute, end) applied to a session here, from this instance's
+    /// meeting API or from another instance over the bus.
+    pub host_actions: AtomicU64,
     /// Media packets from participants who may not publish (`publish: false`), dropped.
     pub media_withheld: AtomicU64,
     // Indexed by `reason as usize`: `ALL` lists the variants in declaration order.
@@ -137,6 +140,12 @@ impl Metrics {
             "counter",
             "Media packets from participants whose token says publish: false, dropped.",
             get(&self.media_withheld),
+        );
+        metric(
+            "host_actions_total",
+            "counter",
+            "Host actions (remove, ask to mute, end) applied to local sessions.",
+            get(&self.host_actions),
         );
         metric(
             "rtt_echoes_total",

@@ -158,6 +158,17 @@ impl Shared {
         }
     }
 
+    /// Applies a host's action to the local sessions of `room`, if any are here.
+    fn host_action(&self, room: &RoomId, action: &HostAction, now: Instant) -> usize {
+        let Some(room) = self.rooms().get(room).cloned() else { return 0 };
+        let reached = room.host_action(action, now, &self.metrics);
+        self.metrics.host_actions.fetch_add(reached as u64, Relaxed);
+        if reached > 0 {
+            tracing::info!(room = %room.id, ?action, reached, "host action applied");
+        }
+        reached
+    }
+
     fn fan_out(&self, room: &Room, from: SessionId, class: Class, packet: &Bytes, now: Instant) {
         let requests = room.fan_out(from, class, packet, now, &self.metrics);
         self.request_keyframes(room, requests, now);
@@ -364,6 +375,27 @@ impl Relay {
         Ok(session)
     }
 
+    /// Applies a host's `action` to the sessions of `room` on this instance and publishes it for
+    /// the other instances, which apply it to theirs; returns how many sessions here it
+    /// reached. The caller (a meeting API) has checked that the host may do it. An error means
+    /// the other instances were not told (this one was); doing it again is harmless.
+    pub async fn host_action(&self, room: &RoomId, action: HostAction) -> Result<usize, BusError> {
+        let shared = &self.shared;
+        let reached = shared.host_action(room, &action, now());
+        if shared.bus_reaches_others() {
+            let subject = subject::presence(room, shared.instance);
+            let published = shared.bus.publish(subject, action.presence().encode()).await;
+            let counter = if published.is_ok() {
+                &shared.metrics.bus_published
+            } else {
+                &shared.metrics.bus_errors
+            };
+            counter.fetch_add(1, Relaxed);
+            published?;
+        }
+        Ok(reached)
+    }
+
     /// Makes sure this instance holds the room's one bus subscription.
     async fn subscribe(&self, room: &Arc<Room>, joiner: SessionId) -> Result<(), JoinError> {
         let shared = &self.shared;
@@ -382,6 +414,28 @@ impl Relay {
             })
             .await
             .map(|_| ())
+    }
+}
+
+/// What a host did that reaches the sessions of a meeting, on every instance
+/// ([`Relay::host_action`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostAction {
+    /// Close the user's sessions with [`CloseReason::Removed`].
+    Remove(UserId),
+    /// Send the user's sessions (those that asked for SERVER packets) a `MuteRequest`.
+    AskToMute(UserId),
+    /// Close every session with [`CloseReason::MeetingEnded`].
+    End,
+}
+
+impl HostAction {
+    fn presence(&self) -> Presence {
+        match self {
+            Self::Remove(user) => Presence::Removed(user.clone()),
+            Self::AskToMute(user) => Presence::Mute(user.clone()),
+            Self::End => Presence::Ended,
+        }
     }
 }
 
@@ -723,7 +777,7 @@ fn on_remote_packet(
 /// Whether `user` is a user id exactly as a relay stamps it (valid, and already in the form
 /// validation gives it: a space a client typed has become `_`).
 fn stamped_user(user: &str) -> bool {
-    UserId::new(user).is_ok_and(|id| id.as_str() == user)
+    control::exact_user(user).is_some()
 }
 
 /// Whether streams of this raw `MediaType` have key frames (video and screen).
@@ -765,6 +819,18 @@ fn on_presence(shared: &Shared, room: &Room, about: SessionId, event: Presence, 
                 let interval = shared.config.outbox.keyframe_request_interval;
                 member.request_keyframe(media_type, interval, now, &shared.metrics);
             }
+        }
+        // A host action can do no more over the bus than through the meeting API: name one
+        // valid user (decoding refused anything else) or the whole meeting, of the subject's
+        // room; never a session, another room or a close reason of its choosing.
+        Presence::Removed(user) => {
+            shared.host_action(&room.id, &HostAction::Remove(user), now);
+        }
+        Presence::Mute(user) => {
+            shared.host_action(&room.id, &HostAction::AskToMute(user), now);
+        }
+        Presence::Ended => {
+            shared.host_action(&room.id, &HostAction::End, now);
         }
         Presence::Joined(_)
         | Presence::Left(_)

@@ -18,7 +18,7 @@ use crate::config::OutboxLimits;
 use crate::control::{self, Peer};
 use crate::metrics::Metrics;
 use crate::outbox::{Class, Notice, Outbox, Push, StreamKey};
-use crate::relay::Identity;
+use crate::relay::{HostAction, Identity};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks cannot leave the data half-updated in a way that
@@ -302,6 +302,31 @@ impl Room {
         for member in &lock(&self.members).local {
             member.close(reason);
         }
+    }
+
+    /// Applies a host's action to the local members it is about; returns how many.
+    pub(crate) fn host_action(
+        &self,
+        action: &HostAction,
+        now: Instant,
+        metrics: &Metrics,
+    ) -> usize {
+        let members = lock(&self.members);
+        let mut reached = 0;
+        for member in &members.local {
+            match action {
+                HostAction::Remove(user) if member.user == *user => {
+                    member.close(CloseReason::Removed)
+                }
+                HostAction::AskToMute(user) if member.user == *user => {
+                    member.push_control(control::mute_request(), now, metrics)
+                }
+                HostAction::End => member.close(CloseReason::MeetingEnded),
+                _ => continue,
+            }
+            reached += 1;
+        }
+        reached
     }
 
     /// The local member with this session id, if any.

@@ -301,3 +301,32 @@ async fn forged_key_frame_requests_for_made_up_media_types_are_refused() {
     assert!(drain(&rx).await.is_empty(), "alice is asked for nothing");
     assert_eq!(t.a.metrics().keyframe_requests.load(Relaxed), 0);
 }
+
+#[tokio::test]
+async fn host_actions_from_the_bus_name_one_valid_user_of_the_subjects_room_only() {
+    use videocall_types::protos::server_packet::{HostAction, PresenceEvent, presence_event};
+    let t = two_instances(ConnectionLimits::default()).await;
+    let rx = t.alice.receiver();
+    drain(&rx).await;
+    let malformed = || t.a.metrics().bus_malformed.load(Relaxed);
+    let before = malformed();
+    // Users no API could name (a wildcard, an empty id, a space) are refused and counted.
+    for user in ["", "*", "alice bob", "alice.>"] {
+        let mut event = PresenceEvent::new();
+        event.event = Some(presence_event::Event::Removed(HostAction {
+            user_id: user.into(),
+            ..Default::default()
+        }));
+        let payload = Bytes::from(event.write_to_bytes().unwrap());
+        t.forger.publish(subject::presence(&t.room, sid(4242)), payload).await.unwrap();
+    }
+    eventually_async(|| async { malformed() == before + 4 }).await;
+    // The end of another meeting, or a removal of someone else, leaves alice in.
+    let other = RoomId::new("other").unwrap();
+    t.forger.publish(subject::presence(&other, sid(4242)), Presence::Ended.encode()).await.unwrap();
+    let bob = Presence::Removed(UserId::new("bob").unwrap()).encode();
+    t.forger.publish(subject::presence(&t.room, sid(4242)), bob).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(rx.closed().is_none());
+    assert_eq!(t.a.metrics().host_actions.load(Relaxed), 0);
+}

@@ -12,7 +12,7 @@ use protobuf::{Message, MessageField};
 use videocall_relay::bus::{LocalBus, LocalHub};
 use videocall_relay::connection::{Incoming, Watch, read};
 use videocall_relay::outbox::DropReason;
-use videocall_relay::{Identity, JoinError, Receiver, Relay, RelayConfig, Session};
+use videocall_relay::{HostAction, Identity, JoinError, Receiver, Relay, RelayConfig, Session};
 use videocall_types::protos::media_packet::VideoMetadata;
 use videocall_types::protos::server_packet::server_packet::Event;
 use videocall_types::{
@@ -523,4 +523,73 @@ async fn the_reader_ends_when_the_relay_closes_the_session_or_the_client_goes_qu
     assert_eq!(read(&mut bob, &mut silent, idle, Watch::Reader).await, CloseReason::Timeout);
     let took = start.elapsed();
     assert!(took >= idle && took <= idle + idle / 4 + Duration::from_millis(1), "{took:?}");
+}
+
+/// The SERVER event of a packet, if it is one.
+fn server_event(packet: &[u8]) -> Option<Event> {
+    let wrapper = PacketWrapper::parse_from_bytes(packet).ok()?;
+    (wrapper.packet_type.enum_value() == Ok(PacketType::SERVER))
+        .then(|| ServerPacket::parse_from_bytes(&wrapper.data).ok()?.event)
+        .flatten()
+}
+
+/// Everything a session's writer gets within 50 ms of quiet.
+async fn outputs(rx: &Receiver) -> Vec<common::Out> {
+    let mut out = Vec::new();
+    while let Ok(next) = tokio::time::timeout(Duration::from_millis(50), next(rx)).await {
+        let closed = matches!(next, Out::Close(_));
+        out.push(next);
+        if closed {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn host_actions_reach_the_users_sessions_on_every_instance_and_nobody_else() {
+    let hub = LocalHub::new();
+    let a = relay_on(hub.connect(), config());
+    let b = relay_on(hub.connect(), config());
+    let eve_here = join(&a, "eve", "board", true).await;
+    let alice = join(&a, "alice", "board", true).await;
+    let eve_there = join(&b, "eve", "board", false).await;
+    let bob = join(&b, "bob", "board", true).await;
+    let eve_elsewhere = join(&b, "eve", "other", true).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for session in [&eve_here, &alice, &eve_there, &bob, &eve_elsewhere] {
+        outputs(&session.receiver()).await;
+    }
+    let board = RoomId::new("board").unwrap();
+
+    // Asked on A, where B holds bob: one mute request reaches bob, nothing else happens.
+    let reached = a.host_action(&board, HostAction::AskToMute(UserId::new("bob").unwrap())).await;
+    assert_eq!(reached.unwrap(), 0, "bob is not on A");
+    let got = outputs(&bob.receiver()).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let Out::Packet(packet) = &got[0] else { panic!("{got:?}") };
+    let Some(Event::MuteRequest(request)) = server_event(packet) else { panic!("{got:?}") };
+    assert_eq!(request.media_type.enum_value(), Ok(MediaType::AUDIO));
+
+    // Removed on A: eve's sessions in this meeting close on both instances, not elsewhere.
+    let reached = a.host_action(&board, HostAction::Remove(UserId::new("eve").unwrap())).await;
+    assert_eq!(reached.unwrap(), 1);
+    assert_eq!(next(&eve_here.receiver()).await, Out::Close(CloseReason::Removed));
+    assert_eq!(next(&eve_there.receiver()).await, Out::Close(CloseReason::Removed));
+    let last_words = eve_here.receiver().last_words(CloseReason::Removed).unwrap();
+    let Some(Event::Error(error)) = server_event(&last_words) else { panic!("no last words") };
+    assert_eq!(error.code, 4014);
+    assert!(outputs(&eve_elsewhere.receiver()).await.is_empty());
+    assert!(alice.receiver().closed().is_none() && bob.receiver().closed().is_none());
+
+    // Ended on B: everyone in the meeting, on both instances.
+    drop((eve_here, eve_there));
+    b.host_action(&board, HostAction::End).await.unwrap();
+    for session in [&alice, &bob] {
+        // Perhaps after the notices of eve leaving.
+        let closed = outputs(&session.receiver()).await;
+        assert_eq!(closed.last(), Some(&Out::Close(CloseReason::MeetingEnded)), "{closed:?}");
+    }
+    assert!(eve_elsewhere.receiver().closed().is_none());
+    assert_eq!(a.metrics().host_actions.load(std::sync::atomic::Ordering::Relaxed), 2);
 }

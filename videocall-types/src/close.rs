@@ -30,11 +30,15 @@ pub enum CloseReason {
     TooManyConnections,
     /// The room is at its size limit.
     RoomFull,
+    /// A host removed this participant from the meeting: do not reconnect.
+    Removed,
+    /// A host ended the meeting: do not reconnect.
+    MeetingEnded,
 }
 
 impl CloseReason {
     /// Every reason, for exhaustive tables (metrics labels, docs).
-    pub const ALL: [CloseReason; 12] = [
+    pub const ALL: [CloseReason; 14] = [
         Self::Normal,
         Self::GoingAway,
         Self::Unsupported,
@@ -47,6 +51,8 @@ impl CloseReason {
         Self::Unavailable,
         Self::TooManyConnections,
         Self::RoomFull,
+        Self::Removed,
+        Self::MeetingEnded,
     ];
 
     /// The WebSocket close code, also used as the WebTransport application error code.
@@ -64,6 +70,8 @@ impl CloseReason {
             Self::InvalidId => 4011,
             Self::TooManyConnections => 4012,
             Self::RoomFull => 4013,
+            Self::Removed => 4014,
+            Self::MeetingEnded => 4015,
         }
     }
 
@@ -87,6 +95,8 @@ impl CloseReason {
             Self::Unavailable => "unavailable",
             Self::TooManyConnections => "too_many_connections",
             Self::RoomFull => "room_full",
+            Self::Removed => "removed",
+            Self::MeetingEnded => "meeting_ended",
         }
     }
 
@@ -105,6 +115,8 @@ impl CloseReason {
             Self::Unavailable => "relay bus unavailable; retry later",
             Self::TooManyConnections => "too many connections; retry later",
             Self::RoomFull => "the room is full",
+            Self::Removed => "a host removed you from the meeting",
+            Self::MeetingEnded => "the host ended the meeting",
         }
     }
 }
@@ -122,5 +134,16 @@ mod tests {
             assert!(reason.description().len() <= 123);
         }
         assert_eq!(CloseReason::from_code(1002), None);
+    }
+
+    #[test]
+    fn host_actions_have_their_own_codes() {
+        assert_eq!(CloseReason::Removed.code(), 4014);
+        assert_eq!(CloseReason::MeetingEnded.code(), 4015);
+        assert_eq!(CloseReason::from_code(4015), Some(CloseReason::MeetingEnded));
+        // `reason as usize` indexes counters: `ALL` is in declaration order.
+        for (index, reason) in CloseReason::ALL.iter().enumerate() {
+            assert_eq!(*reason as usize, index);
+        }
     }
 }

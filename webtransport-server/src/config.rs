@@ -6,9 +6,10 @@
 //! 1.25 MB each and an unbounded connection window). The worst-case memory these limits allow
 //! per connection is worked out in the crate's README ("Memory per connection").
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use videocall_access::Access;
+use videocall_access::{Access, Gate};
 use videocall_relay::RelayConfig;
 use wtransport::config::QuicTransportConfig;
 use wtransport::quinn::{IdleTimeout, VarInt};
@@ -85,6 +86,9 @@ pub struct Config {
     pub renewal: Option<SelfSignedRenewal>,
     /// Who may open a session (open mode by default).
     pub access: Access,
+    /// The meetings store's say on each join the access policy admitted (ended meetings,
+    /// removed users) and the record of who joined; `None` checks and records nothing.
+    pub gate: Option<Arc<dyn Gate>>,
 }
 
 impl Config {
@@ -124,6 +128,7 @@ impl Config {
             drain_timeout: Duration::from_secs(5),
             renewal: None,
             access: Access::open(),
+            gate: None,
         }
     }
 

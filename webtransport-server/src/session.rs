@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use tracing::Span;
-use videocall_access::Grant;
+use videocall_access::{Barred, Grant, Pass};
 use videocall_relay::connection::{self, Keepalive};
 use videocall_relay::{Identity, Relay};
 use videocall_types::CloseReason;
@@ -30,16 +30,20 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
     };
     let opened =
         tokio::time::timeout(config.handshake_timeout, open(incoming, &relay, &config)).await;
-    let Ok(Some((connection, lobby, grant))) = opened else {
+    let Ok(Some((connection, lobby, grant, pass))) = opened else {
         if opened.is_err() {
             tracing::debug!("handshake timed out");
         }
         return;
     };
     let streams = lobby.streams;
-    let identity =
-        Identity { user: grant.user, name: grant.name, host: grant.host, publish: grant.publish };
-    let session = match relay.join(permit, identity, grant.meeting, lobby.ext).await {
+    let identity = Identity {
+        user: grant.user.clone(),
+        name: grant.name.clone(),
+        host: grant.host,
+        publish: grant.publish,
+    };
+    let session = match relay.join(permit, identity, grant.meeting.clone(), lobby.ext).await {
         Ok(session) => session,
         Err(error) => {
             let reason = error.close_reason();
@@ -50,6 +54,8 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
     };
     Span::current().record("session", session.id().get());
     tracing::debug!("joined");
+    // Notes the leave when the connection ends, however it ends.
+    let _stay = config.gate.as_ref().map(|gate| gate.joined(pass, &grant, session.id()));
     let limits = incoming::Limits {
         max_waiting: config.max_incoming_streams as usize,
         max_packet_bytes: config.max_packet_bytes,
@@ -70,13 +76,13 @@ pub(crate) async fn handle(incoming: IncomingSession, relay: Relay, config: Arc<
     tracing::info!(reason = reason.as_str(), code = reason.code(), "connection closed");
 }
 
-/// Completes the handshake and accepts the session request if its path names a lobby and the
-/// access policy admits it.
+/// Completes the handshake and accepts the session request if its path names a lobby, the
+/// access policy admits it and the meeting takes it.
 async fn open(
     incoming: IncomingSession,
     relay: &Relay,
     config: &Config,
-) -> Option<(Connection, Lobby, Grant)> {
+) -> Option<(Connection, Lobby, Grant, Pass)> {
     let request =
         incoming.await.inspect_err(|error| tracing::debug!(%error, "handshake failed")).ok()?;
     let mut lobby = match Lobby::parse(request.path()) {
@@ -104,12 +110,27 @@ async fn open(
     let span = Span::current();
     span.record("user", grant.user.as_str());
     span.record("room", grant.meeting.as_str());
+    let pass = match &config.gate {
+        None => Pass::Unmanaged,
+        Some(gate) => match gate.check(&grant).await {
+            Ok(pass) => pass,
+            Err(barred) => {
+                tracing::info!(%barred, "refusing session request");
+                // 429 says "later" for a store that did not answer; 403 is final.
+                match barred {
+                    Barred::Unavailable => request.too_many_requests().await,
+                    _ => request.forbidden().await,
+                }
+                return None;
+            }
+        },
+    };
     let connection = request
         .accept()
         .await
         .inspect_err(|error| tracing::debug!(%error, "session not accepted"))
         .ok()?;
-    Some((connection, lobby, grant))
+    Some((connection, lobby, grant, pass))
 }
 
 /// Seconds since the Unix epoch, for token expiry.

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use actix_web::body::BoxBody;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
-use videocall_access::Denied;
+use videocall_access::{Barred, Denied};
 use videocall_relay::Identity;
 use videocall_relay::connection::{Watch, read};
 use videocall_types::{CloseReason, DisplayName, RoomId, UserId};
@@ -61,7 +61,8 @@ pub(crate) async fn lobby(
 }
 
 /// Upgrades to a WebSocket and joins the room, or refuses with an HTTP error: 400 for invalid
-/// ids or name, 401 when the access policy refuses, then [`upgrade::accept`]'s refusals.
+/// ids or name, 401 when the access policy refuses, then [`upgrade::accept`]'s refusals, then
+/// the meeting's ([`barred`]).
 async fn connect(
     req: HttpRequest,
     body: web::Payload,
@@ -96,6 +97,13 @@ async fn connect(
     // Before any room work: a request that is no WebSocket handshake from an allowed origin
     // must not join (a join announces the session to the room and the bus).
     let (mut response, payload) = upgrade::accept(&req, body, &state)?;
+    let pass = match state.meetings.admit(&grant).await {
+        Ok(pass) => pass,
+        Err(refusal) => {
+            tracing::debug!(%refusal, meeting = %grant.meeting, "websocket refused by the meeting");
+            return Ok(barred(refusal));
+        }
+    };
     let ext = matches!(query.ext.as_deref(), Some("1" | "true"));
     let unavailable = |reason: &str| {
         Ok(crate::routes::error(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, reason))
@@ -104,12 +112,18 @@ async fn connect(
         Ok(permit) => permit,
         Err(reason) => return unavailable(reason.description()),
     };
-    let identity =
-        Identity { user: grant.user, name: grant.name, host: grant.host, publish: grant.publish };
-    let mut session = match state.relay.join(permit, identity, grant.meeting, ext).await {
+    let identity = Identity {
+        user: grant.user.clone(),
+        name: grant.name.clone(),
+        host: grant.host,
+        publish: grant.publish,
+    };
+    let mut session = match state.relay.join(permit, identity, grant.meeting.clone(), ext).await {
         Ok(session) => session,
         Err(err) => return unavailable(&err.to_string()),
     };
+    // Notes the leave in the meeting's history when the task below ends, however it ends.
+    let stay = videocall_access::Gate::joined(&*state.meetings, pass, &grant, session.id());
     let pong = Arc::new(Pong::default());
     let writer = Writer::new(
         session.receiver(),
@@ -126,6 +140,7 @@ async fn connect(
         // The writer sends the last words and the close frame, unless the relay closed first.
         session.close(reason);
         tracing::debug!(%room, session = %id, reason = reason.as_str(), "websocket closed");
+        drop((session, stay));
     });
     Ok(response.message_body(BoxBody::new(writer))?.into())
 }
@@ -135,6 +150,20 @@ fn unauthorized(denied: &Denied) -> HttpResponse {
     HttpResponse::Unauthorized()
         .insert_header((actix_web::http::header::WWW_AUTHENTICATE, "Bearer realm=\"videocall\""))
         .json(serde_json::json!({ "error": denied.to_string(), "code": denied.label() }))
+}
+
+/// The HTTP refusal of a join the meeting does not take, with a stable `code`: 410 once it
+/// ended, 403 for a removed user, 401 without a token, 503 when the store does not answer.
+fn barred(refusal: Barred) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let status = match refusal {
+        Barred::MeetingEnded => StatusCode::GONE,
+        Barred::Removed => StatusCode::FORBIDDEN,
+        Barred::TokenRequired => StatusCode::UNAUTHORIZED,
+        Barred::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    HttpResponse::build(status)
+        .json(serde_json::json!({ "error": refusal.to_string(), "code": refusal.label() }))
 }
 
 /// Seconds since the Unix epoch, for token expiry.
@@ -147,7 +176,7 @@ fn unix_now() -> u64 {
 /// The address the connection caps count a request under: the TCP peer, or, behind a trusted
 /// proxy, the client it names in `Forwarded` / `X-Forwarded-For`. Without either (not a TCP
 /// connection) it counts as the loopback's.
-fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> IpAddr {
+pub(crate) fn client_ip(req: &HttpRequest, trust_forwarded: bool) -> IpAddr {
     let forwarded = trust_forwarded
         .then(|| req.connection_info().realip_remote_addr().and_then(parse_ip))
         .flatten();

@@ -23,14 +23,35 @@ pub struct Server {
     pub webtransport: Option<SocketAddr>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), actix_api::Error>>>,
+    /// Its `DATA_DIR`.
+    pub data: std::path::PathBuf,
+    /// The server's own temporary `DATA_DIR`, unless the test gave one.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl Server {
-    /// All-in-one server (in-process bus, embedded WebTransport) with `tweak` applied.
+    /// All-in-one server (in-process bus, embedded WebTransport, SQLite in a temporary data
+    /// directory) with `tweak` applied.
     pub async fn start(tweak: impl FnOnce(&mut actix_api::Config)) -> Self {
+        let data = tempfile::Builder::new().prefix("actix-api-test-").tempdir().unwrap();
+        let mut server = Self::start_in(data.path(), tweak).await;
+        server._data = Some(data);
+        server
+    }
+
+    /// Like [`Server::start`] with the data directory `data` (kept after the server stops, so
+    /// a test can start another one on it, as a restart would).
+    pub async fn start_in(
+        data: &std::path::Path,
+        tweak: impl FnOnce(&mut actix_api::Config),
+    ) -> Self {
         let mut config = actix_api::Config::defaults();
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.webtransport_listen = "127.0.0.1:0".parse().unwrap();
+        config.data_dir = data.to_owned();
+        // Servers of one test may share a database: each needs its own instance name, or the
+        // second to start would close the first one's sessions as abandoned.
+        config.instance_name = Some(unique_name("test"));
         tweak(&mut config);
         let http = TcpListener::bind(config.listen).unwrap();
         let webtransport = config
@@ -43,8 +64,14 @@ impl Server {
         let task = tokio::spawn(actix_api::run(listeners, config, async {
             let _ = stopped.await;
         }));
-        let server =
-            Self { http: addrs.0, webtransport: addrs.1, stop: Some(stop), task: Some(task) };
+        let server = Self {
+            http: addrs.0,
+            webtransport: addrs.1,
+            stop: Some(stop),
+            task: Some(task),
+            data: data.to_owned(),
+            _data: None,
+        };
         server.wait_healthy().await;
         server
     }
@@ -180,6 +207,13 @@ impl Server {
         let _ = self.stop.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap()
     }
+}
+
+/// `{prefix}-{pid}-{n}`: a name no other call on this machine returns at the same time.
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
 }
 
 impl Drop for Server {

@@ -14,10 +14,14 @@ pub struct Running {
     pub http: Url,
     pub webtransport: Url,
     _stop: oneshot::Sender<()>,
+    /// The server's `DATA_DIR`, removed with it.
+    _data: tempfile::TempDir,
 }
 
 pub async fn start_server() -> Running {
+    let data = tempfile::tempdir().unwrap();
     let mut config = actix_api::Config::defaults();
+    config.data_dir = data.path().to_owned();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.webtransport_listen = "127.0.0.1:0".parse().unwrap();
     let http = TcpListener::bind(config.listen).unwrap();
@@ -37,5 +41,5 @@ pub async fn start_server() -> Running {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let webtransport = Url::parse(&format!("https://{wt_addr}")).unwrap();
-    Running { http, webtransport, _stop: stop }
+    Running { http, webtransport, _stop: stop, _data: data }
 }

@@ -16,6 +16,8 @@ pub struct Server {
     pub webtransport: SocketAddr,
     runtime: tokio::runtime::Runtime,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    /// The server's `DATA_DIR`, removed with it.
+    _data: tempfile::TempDir,
 }
 
 impl Server {
@@ -30,7 +32,9 @@ impl Server {
             .enable_all()
             .build()
             .unwrap();
+        let data = tempfile::tempdir().unwrap();
         let mut config = actix_api::Config::defaults();
+        config.data_dir = data.path().to_owned();
         config.listen = "127.0.0.1:0".parse().unwrap();
         config.webtransport_listen = "127.0.0.1:0".parse().unwrap();
         config.embedded_webtransport = Some(true);
@@ -43,7 +47,8 @@ impl Server {
         runtime.spawn(actix_api::run(listeners, config, async {
             let _ = stopped.await;
         }));
-        let server = Self { http: http_addr, webtransport: wt_addr, runtime, stop: Some(stop) };
+        let server =
+            Self { http: http_addr, webtransport: wt_addr, runtime, stop: Some(stop), _data: data };
         let deadline = Instant::now() + Duration::from_secs(10);
         while http_get(server.http, "/healthz").map(|(s, _)| s) != Some(200) {
             assert!(Instant::now() < deadline, "the server never became healthy");

@@ -177,12 +177,13 @@ fn refusals_that_ask_to_come_back_later_are_retried() {
 }
 
 #[test]
-fn only_an_invalid_id_close_is_final() {
+fn only_invalid_ids_removals_and_ended_meetings_are_final() {
+    let finals = [CloseReason::InvalidId, CloseReason::Removed, CloseReason::MeetingEnded];
     for reason in CloseReason::ALL {
         let mut d = dialer(&auto());
         round(&mut d, ms(0), Some(WT));
         let next = d.handle_lost(Some(reason), true, minutes(1));
-        assert_eq!(next == Next::Stop, reason == CloseReason::InvalidId, "{reason:?}");
+        assert_eq!(next == Next::Stop, finals.contains(&reason), "{reason:?}");
     }
 }
 
