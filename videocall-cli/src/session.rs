@@ -97,6 +97,12 @@ impl Lifecycle {
             Event::PeerLeft { peer, reason } => {
                 tracing::info!(peer = %peer.key, user = peer.user, reason = ?reason, "peer left")
             }
+            Event::MuteRequested(kind) => {
+                tracing::info!(
+                    ?kind,
+                    "the host asks to mute; the CLI has no mute and keeps sending"
+                );
+            }
             Event::PeerFlags { .. } | Event::Packet { .. } | Event::KeyframeRequested(_) => {}
         }
         Ok(())

@@ -143,6 +143,9 @@ pub enum Event {
     /// Send a key frame of this kind soon: the server or a receiver asked for one. Requests
     /// are rate-limited per kind (see [`crate::keyframe`]), so the application can obey each.
     KeyframeRequested(MediaType),
+    /// A host asks this participant to mute this kind (`AUDIO`: the microphone). Only a request:
+    /// the application decides (the browser app mutes and says why).
+    MuteRequested(MediaType),
     /// The server sent an error; it closes the connection right after.
     ServerError {
         /// The close code that follows, as a reason when it is one of ours.

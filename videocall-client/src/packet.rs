@@ -58,6 +58,8 @@ pub enum ServerMessage {
     Left(PeerInfo),
     /// Send a key frame of this kind soon.
     KeyframeRequest(MediaType),
+    /// A host asks this participant to mute this kind (the microphone: `AUDIO`).
+    MuteRequest(MediaType),
     /// The server is about to close with this code.
     Error {
         /// The close code that follows.
@@ -235,6 +237,10 @@ fn parse_server(data: &[u8]) -> Result<ServerMessage, ParseError> {
         Some(server_packet::Event::Error(e)) => {
             ServerMessage::Error { code: e.code, text: e.reason }
         }
+        Some(server_packet::Event::MuteRequest(m)) => match m.media_type.enum_value() {
+            Ok(kind) => ServerMessage::MuteRequest(kind),
+            Err(_) => ServerMessage::Unknown,
+        },
         _ => ServerMessage::Unknown,
     })
 }

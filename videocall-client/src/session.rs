@@ -277,6 +277,7 @@ impl Session {
             ServerMessage::Joined(peer) => self.peers.handle_joined(&peer, now, &mut self.scratch),
             ServerMessage::Left(peer) => self.peers.handle_left(&peer.key, &mut self.scratch),
             ServerMessage::KeyframeRequest(kind) => self.request_keyframe(kind, now),
+            ServerMessage::MuteRequest(kind) => self.scratch.push(Event::MuteRequested(kind)),
             ServerMessage::Error { code, text } => {
                 if let Some(link) = self.link.as_mut() {
                     link.server_error = Some(code);

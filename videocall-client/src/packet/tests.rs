@@ -1,6 +1,6 @@
 use protobuf::{Message, MessageField};
 use videocall_types::protos::media_packet::{AudioMetadata, VideoMetadata};
-use videocall_types::protos::server_packet::{KeyframeRequest, ServerError, Welcome};
+use videocall_types::protos::server_packet::{KeyframeRequest, MuteRequest, ServerError, Welcome};
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
@@ -163,6 +163,13 @@ fn control_messages_are_typed() {
                 ..Default::default()
             }),
             ServerMessage::Error { code: 4011, text: "bad id".into() },
+        ),
+        (
+            server_packet::Event::MuteRequest(MuteRequest {
+                media_type: MediaType::AUDIO.into(),
+                ..Default::default()
+            }),
+            ServerMessage::MuteRequest(MediaType::AUDIO),
         ),
     ];
     for (event, expected) in cases {

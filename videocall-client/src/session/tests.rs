@@ -239,7 +239,7 @@ fn going_away_is_retried_unless_reconnect_is_off() {
 }
 
 #[test]
-fn keyframe_requests_joins_and_leaves_reach_the_application() {
+fn keyframe_requests_joins_leaves_and_mute_requests_reach_the_application() {
     let (mut s, _) = session(true);
     s.handle_connected(WS, ms(0));
     s.handle_bytes(&welcome(3, &[]), ms(0)).unwrap();
@@ -251,12 +251,18 @@ fn keyframe_requests_joins_and_leaves_reach_the_application() {
     s.handle_bytes(&server(server_packet::Event::KeyframeRequest(request)), ms(1)).unwrap();
     s.handle_bytes(&server(server_packet::Event::Joined(participant(9, "bob"))), ms(2)).unwrap();
     s.handle_bytes(&server(server_packet::Event::Left(participant(9, "bob"))), ms(3)).unwrap();
+    let mute = videocall_types::protos::server_packet::MuteRequest {
+        media_type: MediaType::AUDIO.into(),
+        ..Default::default()
+    };
+    s.handle_bytes(&server(server_packet::Event::MuteRequest(mute)), ms(4)).unwrap();
     assert_eq!(
         events(&mut s),
         vec![
             Event::KeyframeRequested(MediaType::VIDEO),
             Event::PeerJoined(bob(9)),
             Event::PeerLeft { peer: bob(9), reason: LeaveReason::Left },
+            Event::MuteRequested(MediaType::AUDIO),
         ]
     );
 }

@@ -12,7 +12,7 @@ use gloo_timers::callback::Interval;
 use videocall_client::jitter::VideoCodec;
 use videocall_client::web::media::{VideoSettings, capture};
 use videocall_client::{ClientOptions, Event, MediaFlags, PeerInfo, PeerKey, TransportChoice};
-use videocall_types::{CloseReason, DisplayName, RoomId, UserId};
+use videocall_types::{CloseReason, DisplayName, MediaType, RoomId, UserId};
 use web_sys::MediaStream;
 use yew::prelude::*;
 
@@ -506,6 +506,15 @@ impl Meeting {
                 self.status = Status::Reconnecting { attempt, seconds: delay.as_secs_f64() };
             }
             Event::ServerError { text, .. } => self.media_error = Some(format!("Server: {text}")),
+            Event::MuteRequested(MediaType::AUDIO) => {
+                if self.mic_on {
+                    self.mic_on = false;
+                    self.close_mic();
+                }
+                self.media_error =
+                    Some("The host muted your microphone. Unmute when you want to speak.".into());
+            }
+            Event::MuteRequested(_) => {}
             Event::ConnectFailed { .. } | Event::Packet { .. } | Event::KeyframeRequested(_) => {}
         }
     }
