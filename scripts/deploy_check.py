@@ -87,8 +87,8 @@ class Binary:
         for struct, body in re.findall(r"pub struct (\w+) \{(.*?)\n\}", shared, re.S):
             if struct in flattened:
                 self.env.update(env_defaults(body))
-        # tracing's EnvFilter reads RUST_LOG itself.
-        if "EnvFilter::try_from_default_env" in text:
+        # tracing's EnvFilter reads RUST_LOG itself (in the binary, or in the shared LogArgs).
+        if "EnvFilter::try_from_default_env" in text or "LogArgs" in flattened:
             self.env["RUST_LOG"] = "info"
         self.health = set()
         if name in HEALTH_SOURCES:

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use videocall_access::cli::AccessArgs;
-use videocall_relay::cli::{ConnectionArgs, NatsArgs};
+use videocall_relay::cli::{ConnectionArgs, LogArgs, NatsArgs};
 use videocall_relay::{OutboxLimits, RateLimit, RelayConfig};
 
 use crate::origin::AllowedOrigins;
@@ -42,6 +42,10 @@ pub struct Config {
     /// Tokens and AUTH_REQUIRED.
     #[command(flatten)]
     pub access: AccessArgs,
+
+    /// Log format.
+    #[command(flatten)]
+    pub log: LogArgs,
 
     /// The meetings database: `postgres://user:password@host/db` for PostgreSQL, which every
     /// instance of a scaled-out deployment shares. Unset: an embedded SQLite file,

@@ -2,16 +2,11 @@
 
 use anyhow::Context;
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
     let config = actix_api::Config::parse();
+    config.log.init();
     if let Some(actix_api::Command::Token(command)) = &config.command {
         println!("{}", command.token(&config)?);
         return Ok(());

@@ -345,3 +345,34 @@ async fn websocket_fragments_are_joined_pings_answered_and_bursts_kept_in_order(
     }
     assert_eq!(ws_close_code(&mut mallory).await, Some(CloseReason::TooLarge.code()));
 }
+
+#[test]
+fn log_format_json_writes_one_json_object_per_line() {
+    use std::io::{BufRead, BufReader};
+    let data = tempfile::tempdir().unwrap();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_actix-api"))
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("EMBEDDED_WEBTRANSPORT", "0")
+        .env("DATA_DIR", data.path())
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut listening = None;
+    for line in stdout.lines().take(50) {
+        let line = line.unwrap();
+        if let Ok(entry) = serde_json::from_str::<serde_json::Value>(&line)
+            && entry["message"] == "listening"
+        {
+            listening = Some(entry);
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let entry = listening.expect("a JSON log line for \"listening\"");
+    assert_eq!(entry["level"], "INFO");
+    assert!(entry["http"].as_str().is_some_and(|a| a.starts_with("127.0.0.1:")), "{entry}");
+}

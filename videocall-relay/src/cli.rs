@@ -50,6 +50,36 @@ impl NatsArgs {
     }
 }
 
+/// How the server writes its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Lines for people.
+    Text,
+    /// One JSON object per line, for log collectors (Loki, Elasticsearch, Cloud Logging).
+    Json,
+}
+
+/// Logging: the format here, the filter in `RUST_LOG` (default `info`).
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct LogArgs {
+    /// Log format: `text` or `json` (one object per line).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+impl LogArgs {
+    /// Installs the global logger: `RUST_LOG` filters (default `info`), the format is ours.
+    pub fn init(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let logger = tracing_subscriber::fmt().with_env_filter(filter);
+        match self.log_format {
+            LogFormat::Text => logger.init(),
+            LogFormat::Json => logger.json().flatten_event(true).init(),
+        }
+    }
+}
+
 /// Caps on connections.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ConnectionArgs {
@@ -87,6 +117,8 @@ mod tests {
         nats: NatsArgs,
         #[command(flatten)]
         connections: ConnectionArgs,
+        #[command(flatten)]
+        log: LogArgs,
     }
 
     #[test]
@@ -95,6 +127,10 @@ mod tests {
         let options = flags.nats.options("nats://n:4222");
         assert!(matches!(options.auth, NatsAuth::None));
         assert!(!options.tls.required);
+        assert_eq!(flags.log.log_format, LogFormat::Text);
+        let json = Flags::try_parse_from(["x", "--log-format", "json"]).unwrap();
+        assert_eq!(json.log.log_format, LogFormat::Json);
+        assert!(Flags::try_parse_from(["x", "--log-format", "xml"]).is_err());
         let limits = flags.connections.limits();
         assert_eq!(
             (limits.max_connections, limits.max_per_ip, limits.max_room_size),

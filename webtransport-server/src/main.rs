@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use videocall_access::cli::AccessArgs;
 use videocall_relay::bus::{NatsBus, redact_url};
-use videocall_relay::cli::{ConnectionArgs, NatsArgs};
+use videocall_relay::cli::{ConnectionArgs, LogArgs, NatsArgs};
 use videocall_relay::{Relay, RelayConfig};
 use webtransport_server::{Config, Identity, SelfSignedRenewal};
 
@@ -44,6 +44,9 @@ struct Args {
     /// Tokens and AUTH_REQUIRED.
     #[command(flatten)]
     access: AccessArgs,
+    /// Log format.
+    #[command(flatten)]
+    log: LogArgs,
     /// PEM certificate chain; with `--key-path`. Without both, a self-signed certificate is
     /// generated and its SHA-256 logged.
     #[arg(long, env = "CERT_PATH", requires = "key_path")]
@@ -61,10 +64,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
     let args = Args::parse();
+    args.log.init();
     let access = args.access.access()?;
 
     let (identity, renewal) = identity(&args).await?;
