@@ -12,7 +12,7 @@ WASM_CRATES := -p videocall-types -p videocall-client -p yew-ui
 help:
 	@sed -n 's/^## //p' $(MAKEFILE_LIST)
 
-## run: build the UI and the all-in-one server (no NATS, no database), start it, print the URL
+## run: build the UI and the all-in-one server (no NATS, no database server), start it, print the URL
 run:
 	@scripts/deps.sh run
 	scripts/build-ui.sh
