@@ -1,7 +1,7 @@
 //! Minting join tokens: `POST /api/v1/tokens` for a product's backend (with the operator's
 //! `API_KEY`) and the `actix-api token` command for an operator's shell.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -45,22 +45,22 @@ impl ApiKey {
 pub struct TokenCommand {
     /// The meeting the token opens.
     #[arg(long)]
-    meeting: RoomId,
+    pub(crate) meeting: RoomId,
     /// The user id every packet of the holder is stamped with.
     #[arg(long)]
-    user: UserId,
+    pub(crate) user: UserId,
     /// The display name others see (default: the user id).
     #[arg(long)]
     name: Option<String>,
     /// The holder runs the meeting (admit, remove, lock, end).
     #[arg(long)]
-    host: bool,
+    pub(crate) host: bool,
     /// The holder receives only: its media is dropped.
     #[arg(long)]
     receive_only: bool,
     /// How long the token is valid: 90s, 15m, 1h, 7d (at most 7 days).
     #[arg(long, default_value = "1h", value_parser = parse_ttl)]
-    ttl: Duration,
+    pub(crate) ttl: Duration,
 }
 
 impl TokenCommand {
@@ -89,24 +89,24 @@ impl TokenCommand {
 
 /// What to put in a token.
 #[derive(Debug, Clone)]
-struct TokenRequest {
+pub(crate) struct TokenRequest {
     /// The user id (`sub`).
-    user: UserId,
+    pub(crate) user: UserId,
     /// The meeting.
-    meeting: RoomId,
+    pub(crate) meeting: RoomId,
     /// The display name; the user id when absent.
-    name: Option<DisplayName>,
+    pub(crate) name: Option<DisplayName>,
     /// Runs the meeting.
-    host: bool,
+    pub(crate) host: bool,
     /// May send media.
-    publish: bool,
+    pub(crate) publish: bool,
     /// How long the token is valid.
-    ttl: Duration,
+    pub(crate) ttl: Duration,
 }
 
 /// Signs `request` at the current time; returns the token and its expiry (Unix seconds).
-fn mint(secrets: &Secrets, request: &TokenRequest) -> (String, u64) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+pub(crate) fn mint(secrets: &Secrets, request: &TokenRequest) -> (String, u64) {
+    let now = videocall_access::unix_now();
     let claims = Claims {
         name: request.name.clone().unwrap_or_else(|| DisplayName::of_user(&request.user)),
         user: request.user.clone(),

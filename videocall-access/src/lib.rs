@@ -19,4 +19,4 @@ pub mod token;
 
 pub use gate::{Barred, Gate, Pass, Stay};
 pub use policy::{Access, AccessError, Denied, Grant};
-pub use token::{Claims, Secrets, SecretsError, TokenError};
+pub use token::{Claims, Secrets, SecretsError, TokenError, unix_now};

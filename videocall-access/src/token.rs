@@ -255,6 +255,13 @@ fn tag_mac(secret: &[u8], purpose: &str, message: &str) -> HmacSha256 {
     mac
 }
 
+/// Seconds since the Unix epoch: the clock tokens are issued and checked by.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 /// A secret that is long enough.
 fn checked(which: &str, secret: &str) -> Result<Vec<u8>, SecretsError> {
     if secret.len() < MIN_SECRET_BYTES {
@@ -264,6 +271,7 @@ fn checked(which: &str, secret: &str) -> Result<Vec<u8>, SecretsError> {
 }
 
 fn mac(secret: &[u8], signed: &[u8]) -> HmacSha256 {
+    // ok: HMAC accepts keys of any length, so this cannot fail whatever the secret.
     let mut mac =
         <HmacSha256 as Mac>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(signed);

@@ -96,7 +96,7 @@ async fn open(
         lobby.ids.take(),
         lobby.token.as_deref(),
         lobby.name.take(),
-        unix_now(),
+        videocall_access::unix_now(),
     );
     let grant = match grant {
         Ok(grant) => grant,
@@ -131,13 +131,6 @@ async fn open(
         .inspect_err(|error| tracing::debug!(%error, "session not accepted"))
         .ok()?;
     Some((connection, lobby, grant, pass))
-}
-
-/// Seconds since the Unix epoch, for token expiry.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// Answers a request for no valid lobby with 404 (wtransport offers 403, 404 and 429; the

@@ -5,14 +5,14 @@
 //! Every answer carries `Cache-Control: no-store`: most carry a token, the rest change any
 //! moment.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use videocall_access::{Claims, Secrets};
+use videocall_access::{Secrets, unix_now};
 use videocall_store::{Decision, Meeting, NewMeeting, StoreError};
 use videocall_types::{DisplayName, RoomId, UserId};
 
@@ -20,6 +20,7 @@ use super::error::{ApiError, ApiResult};
 use super::ids;
 use super::limit::{Endpoint, Limited};
 use crate::state::AppState;
+use crate::tokens::{self, TokenRequest};
 
 /// Longest meeting title, in characters.
 pub(crate) const MAX_TITLE_CHARS: usize = 200;
@@ -317,17 +318,15 @@ fn mint(
     meeting: &RoomId,
     host: bool,
 ) -> (String, u64) {
-    let now = unix_now();
-    let claims = Claims {
+    let request = TokenRequest {
         user: user.clone(),
-        name: name.clone(),
         meeting: meeting.clone(),
-        issued_at: now,
-        expires_at: now + state.config.meeting_token_ttl.as_secs(),
+        name: Some(name.clone()),
         host,
         publish: true,
+        ttl: state.config.meeting_token_ttl,
     };
-    (secrets.mint(&claims), claims.expires_at)
+    tokens::mint(secrets, &request)
 }
 
 /// A meeting title: at most [`MAX_TITLE_CHARS`] characters, no control characters.
@@ -346,11 +345,6 @@ fn title(raw: &str) -> Result<String, ApiError> {
 pub(crate) fn bearer(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     value.strip_prefix("Bearer ").map(str::trim)
-}
-
-/// Seconds since the Unix epoch.
-pub(crate) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }
 
 #[cfg(test)]

@@ -12,7 +12,9 @@ use videocall_relay::{HostAction, Relay};
 use videocall_store::{Decision, StoreError, Verdict};
 use videocall_types::{RoomId, UserId};
 
-use super::api::{bearer, meeting_id, no_store, unix_now, view};
+use videocall_access::unix_now;
+
+use super::api::{bearer, meeting_id, no_store, view};
 use super::error::{ApiError, ApiResult};
 use super::ids;
 use crate::state::AppState;

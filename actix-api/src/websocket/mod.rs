@@ -87,13 +87,14 @@ async fn connect(
         Ok(name) => name,
         Err(err) => return Ok(bad_request(&err.to_string())),
     };
-    let grant = match state.access.admit(ids, query.token.as_deref(), name, unix_now()) {
-        Ok(grant) => grant,
-        Err(denied) => {
-            tracing::debug!(%denied, "websocket refused");
-            return Ok(unauthorized(&denied));
-        }
-    };
+    let grant =
+        match state.access.admit(ids, query.token.as_deref(), name, videocall_access::unix_now()) {
+            Ok(grant) => grant,
+            Err(denied) => {
+                tracing::debug!(%denied, "websocket refused");
+                return Ok(unauthorized(&denied));
+            }
+        };
     // Before any room work: a request that is no WebSocket handshake from an allowed origin
     // must not join (a join announces the session to the room and the bus).
     let (mut response, payload) = upgrade::accept(&req, body, &state)?;
@@ -164,13 +165,6 @@ fn barred(refusal: Barred) -> HttpResponse {
     };
     HttpResponse::build(status)
         .json(serde_json::json!({ "error": refusal.to_string(), "code": refusal.label() }))
-}
-
-/// Seconds since the Unix epoch, for token expiry.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// The address the connection caps count a request under: the TCP peer, or, behind a trusted
